@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { ENV } from './env';
+import { ConfigError } from './errors';
+import { resourceNames } from './names';
+import { describeIssues } from './schemas/issues';
+
+const url = z.url({ protocol: /^https?$/ });
+const ms = z.coerce.number().int().nonnegative();
+const msPositive = z.coerce.number().int().positive();
+
+/** Windowing knobs (event time). */
+export const WindowConfigSchema = z
+  .strictObject({
+    sizeMs: msPositive.default(10_000),
+    /** Equal to sizeMs for tumbling windows; smaller for hopping ones (must divide sizeMs). */
+    hopMs: msPositive.optional(),
+    /** The watermark trails the newest event time of a pump by this much. */
+    outOfOrdernessMs: ms.default(2_000),
+    /** A window stays open this long after the watermark passes its end. */
+    allowedLatenessMs: ms.default(3_000),
+    /** A pump silent this long (processing time, reader at the tip) has its windows closed. */
+    idleTimeoutMs: msPositive.default(15_000),
+    maxFutureSkewMs: ms.default(300_000),
+  })
+  .transform((w) => ({ ...w, hopMs: w.hopMs ?? w.sizeMs }))
+  .refine((w) => w.hopMs <= w.sizeMs && w.sizeMs % w.hopMs === 0, {
+    message: 'hopMs must divide sizeMs',
+    path: ['hopMs'],
+  });
+export type WindowConfig = z.output<typeof WindowConfigSchema>;
+
+export const ConfigSchema = z.strictObject({
+  stage: z.string().default('local'),
+  region: z.string().min(1).default('us-east-1'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  endpoints: z.strictObject({
+    kinesis: url.optional(),
+    dynamodb: url.optional(),
+    s3: url.optional(),
+    eventBridge: url.optional(),
+    sageMakerRuntime: url.optional(),
+  }),
+  names: z.strictObject({
+    streamName: z.string().min(1),
+    bucketName: z.string().min(3),
+    eventBusName: z.string().min(1),
+    modelEndpointName: z.string().min(1),
+    tables: z.strictObject({
+      leases: z.string().min(3),
+      pumps: z.string().min(3),
+      state: z.string().min(3),
+      windows: z.string().min(3),
+      events: z.string().min(3),
+      models: z.string().min(3),
+      quarantine: z.string().min(3),
+      replay: z.string().min(3),
+    }),
+  }),
+  window: WindowConfigSchema,
+  applicationName: z.string().min(1).default('pumpwatch-consumer'),
+  workerId: z.string().min(1).optional(),
+});
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the configuration once, from environment variables named in {@link ENV}.
+ * Names default to the stage's {@link resourceNames}; any of them can be overridden one by one.
+ */
+export function loadConfig(env: Env, overrides: Partial<ConfigInput> = {}): Config {
+  const stage = env[ENV.stage] ?? 'local';
+  let defaults;
+  try {
+    defaults = resourceNames(stage);
+  } catch (err) {
+    throw new ConfigError(`${ENV.stage}: ${(err as Error).message}`, err);
+  }
+  const pick = (key: string): string | undefined => (env[key] === '' ? undefined : env[key]);
+  const input: ConfigInput = {
+    stage,
+    region: pick(ENV.region) ?? pick('AWS_DEFAULT_REGION'),
+    logLevel: pick(ENV.logLevel) as ConfigInput['logLevel'],
+    endpoints: {
+      kinesis: pick(ENV.kinesisEndpoint),
+      dynamodb: pick(ENV.dynamodbEndpoint),
+      s3: pick(ENV.s3Endpoint),
+      eventBridge: pick(ENV.eventBridgeEndpoint),
+      sageMakerRuntime: pick(ENV.sageMakerRuntimeEndpoint),
+    },
+    names: {
+      streamName: pick(ENV.streamName) ?? defaults.streamName,
+      bucketName: pick(ENV.bucketName) ?? defaults.bucketName,
+      eventBusName: pick(ENV.eventBusName) ?? defaults.eventBusName,
+      modelEndpointName: pick(ENV.modelEndpointName) ?? defaults.modelEndpointName,
+      tables: {
+        leases: pick(ENV.leaseTable) ?? defaults.tables.leases,
+        pumps: pick(ENV.pumpTable) ?? defaults.tables.pumps,
+        state: pick(ENV.stateTable) ?? defaults.tables.state,
+        windows: pick(ENV.windowTable) ?? defaults.tables.windows,
+        events: pick(ENV.eventTable) ?? defaults.tables.events,
+        models: pick(ENV.modelTable) ?? defaults.tables.models,
+        quarantine: pick(ENV.quarantineTable) ?? defaults.tables.quarantine,
+        replay: pick(ENV.replayTable) ?? defaults.tables.replay,
+      },
+    },
+    window: {
+      sizeMs: pick(ENV.windowSizeMs),
+      hopMs: pick(ENV.windowHopMs),
+      outOfOrdernessMs: pick(ENV.outOfOrdernessMs),
+      allowedLatenessMs: pick(ENV.allowedLatenessMs),
+      idleTimeoutMs: pick(ENV.idleTimeoutMs),
+      maxFutureSkewMs: pick(ENV.maxFutureSkewMs),
+    } as ConfigInput['window'],
+    applicationName: pick(ENV.applicationName),
+    workerId: pick(ENV.workerId),
+    ...overrides,
+  };
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error)}`, parsed.error);
+  }
+  return parsed.data;
+}
+
+/** The environment that makes {@link loadConfig} return `config` (for child processes, env files, CDK). */
+export function configToEnv(config: Config): Record<string, string> {
+  const out: Record<string, string> = {
+    [ENV.stage]: config.stage,
+    [ENV.region]: config.region,
+    [ENV.logLevel]: config.logLevel,
+    [ENV.streamName]: config.names.streamName,
+    [ENV.bucketName]: config.names.bucketName,
+    [ENV.eventBusName]: config.names.eventBusName,
+    [ENV.modelEndpointName]: config.names.modelEndpointName,
+    [ENV.leaseTable]: config.names.tables.leases,
+    [ENV.pumpTable]: config.names.tables.pumps,
+    [ENV.stateTable]: config.names.tables.state,
+    [ENV.windowTable]: config.names.tables.windows,
+    [ENV.eventTable]: config.names.tables.events,
+    [ENV.modelTable]: config.names.tables.models,
+    [ENV.quarantineTable]: config.names.tables.quarantine,
+    [ENV.replayTable]: config.names.tables.replay,
+    [ENV.windowSizeMs]: String(config.window.sizeMs),
+    [ENV.windowHopMs]: String(config.window.hopMs),
+    [ENV.outOfOrdernessMs]: String(config.window.outOfOrdernessMs),
+    [ENV.allowedLatenessMs]: String(config.window.allowedLatenessMs),
+    [ENV.idleTimeoutMs]: String(config.window.idleTimeoutMs),
+    [ENV.maxFutureSkewMs]: String(config.window.maxFutureSkewMs),
+    [ENV.applicationName]: config.applicationName,
+  };
+  const endpoints: [string, string | undefined][] = [
+    [ENV.kinesisEndpoint, config.endpoints.kinesis],
+    [ENV.dynamodbEndpoint, config.endpoints.dynamodb],
+    [ENV.s3Endpoint, config.endpoints.s3],
+    [ENV.eventBridgeEndpoint, config.endpoints.eventBridge],
+    [ENV.sageMakerRuntimeEndpoint, config.endpoints.sageMakerRuntime],
+  ];
+  for (const [k, v] of endpoints) if (v) out[k] = v;
+  if (config.workerId) out[ENV.workerId] = config.workerId;
+  return out;
+}

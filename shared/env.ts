@@ -1,0 +1,39 @@
+/**
+ * Environment variable names, defined once. The CDK app sets these on task definitions and the
+ * local stack writes them to its env file, so runtime code and infrastructure never disagree.
+ */
+export const ENV = {
+  stage: 'PUMPWATCH_STAGE',
+  region: 'AWS_REGION',
+  logLevel: 'PUMPWATCH_LOG_LEVEL',
+  // Endpoint overrides: set locally, absent on AWS.
+  kinesisEndpoint: 'PUMPWATCH_KINESIS_ENDPOINT',
+  dynamodbEndpoint: 'PUMPWATCH_DYNAMODB_ENDPOINT',
+  s3Endpoint: 'PUMPWATCH_S3_ENDPOINT',
+  eventBridgeEndpoint: 'PUMPWATCH_EVENTBRIDGE_ENDPOINT',
+  sageMakerRuntimeEndpoint: 'PUMPWATCH_SAGEMAKER_RUNTIME_ENDPOINT',
+  // Resource names.
+  streamName: 'PUMPWATCH_STREAM_NAME',
+  bucketName: 'PUMPWATCH_BUCKET_NAME',
+  eventBusName: 'PUMPWATCH_EVENT_BUS_NAME',
+  modelEndpointName: 'PUMPWATCH_MODEL_ENDPOINT_NAME',
+  leaseTable: 'PUMPWATCH_LEASE_TABLE',
+  pumpTable: 'PUMPWATCH_PUMP_TABLE',
+  stateTable: 'PUMPWATCH_STATE_TABLE',
+  windowTable: 'PUMPWATCH_WINDOW_TABLE',
+  eventTable: 'PUMPWATCH_EVENT_TABLE',
+  modelTable: 'PUMPWATCH_MODEL_TABLE',
+  quarantineTable: 'PUMPWATCH_QUARANTINE_TABLE',
+  replayTable: 'PUMPWATCH_REPLAY_TABLE',
+  // Pipeline tuning (all optional; defaults in config.ts).
+  windowSizeMs: 'PUMPWATCH_WINDOW_SIZE_MS',
+  windowHopMs: 'PUMPWATCH_WINDOW_HOP_MS',
+  outOfOrdernessMs: 'PUMPWATCH_OUT_OF_ORDERNESS_MS',
+  allowedLatenessMs: 'PUMPWATCH_ALLOWED_LATENESS_MS',
+  idleTimeoutMs: 'PUMPWATCH_IDLE_TIMEOUT_MS',
+  maxFutureSkewMs: 'PUMPWATCH_MAX_FUTURE_SKEW_MS',
+  workerId: 'PUMPWATCH_WORKER_ID',
+  applicationName: 'PUMPWATCH_APPLICATION_NAME',
+} as const;
+
+export type EnvKey = keyof typeof ENV;
