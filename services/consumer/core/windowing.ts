@@ -193,7 +193,7 @@ export class Windower {
       if (atTip && p.open.size > 0 && nowMs - p.lastArrival >= idleTimeoutMs) {
         this.advance(pumpId, p, this.maxOpenEnd(p), 'idle', out);
       }
-      this.prune(pumpId, p);
+      this.prune(p);
     }
     return out;
   }
@@ -224,11 +224,11 @@ export class Windower {
     }
   }
 
-  private prune(pumpId: string, p: PumpWindows): void {
+  private prune(p: PumpWindows): void {
     // Remember seqs a little beyond the horizon so a re-sent sample is still seen as a duplicate.
     const keepFrom = p.horizon - 2 * this.size;
     for (const [seq, ts] of p.seqs) if (ts < keepFrom) p.seqs.delete(seq);
-    if (p.open.size === 0 && p.seqs.size === 0) this.pumps.delete(pumpId);
+    // The pump entry itself stays (a few numbers): its horizon keeps closed windows closed.
   }
 
   private close(pumpId: string, w: OpenWindow, closedBy: ClosedWindow['closedBy']): ClosedWindow {
