@@ -26,7 +26,11 @@ export const SubscriptionSchema = z.strictObject({
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 
-const live = { replay: [{ exists: false }] };
+/**
+ * Live events only. `exists` matches leaf values, and `replay` is an object, so the test is on its
+ * leaf `jobId`: absent on live events, present on every replayed one.
+ */
+const live = { replay: { jobId: [{ exists: false }] } };
 
 /** The standard subscriptions every deployment gets. */
 export const STANDARD_SUBSCRIPTIONS: readonly Subscription[] = [
