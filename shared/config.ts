@@ -29,6 +29,22 @@ export const WindowConfigSchema = z
   });
 export type WindowConfig = z.output<typeof WindowConfigSchema>;
 
+/** Consumer worker knobs; defaults close to the KCL's. */
+export const ConsumerConfigSchema = z.strictObject({
+  failoverTimeMs: msPositive.default(10_000),
+  takerIntervalMs: msPositive.default(5_000),
+  shardSyncIntervalMs: msPositive.default(30_000),
+  idleTimeBetweenReadsMs: msPositive.default(500),
+  checkpointIntervalMs: msPositive.default(5_000),
+  /** How long a cached model route is trusted: bounds how fast an approval takes effect. */
+  routeRefreshMs: msPositive.default(5_000),
+  inferenceTimeoutMs: msPositive.default(5_000),
+  /** First retry delay of an UNSCORED window (doubles up to 5 minutes). */
+  unscoredRetryMs: msPositive.default(5_000),
+  outboxSweepMs: msPositive.default(10_000),
+});
+export type ConsumerConfig = z.output<typeof ConsumerConfigSchema>;
+
 export const ConfigSchema = z.strictObject({
   stage: z.string().default('local'),
   region: z.string().min(1).default('us-east-1'),
@@ -57,8 +73,11 @@ export const ConfigSchema = z.strictObject({
     }),
   }),
   window: WindowConfigSchema,
+  consumer: ConsumerConfigSchema,
   applicationName: z.string().min(1).default('pumpwatch-consumer'),
   workerId: z.string().min(1).optional(),
+  /** Fault injection spec (see shared/faults.ts); empty in normal operation. */
+  faults: z.string().optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -113,8 +132,20 @@ export function loadConfig(env: Env, overrides: Partial<ConfigInput> = {}): Conf
       idleTimeoutMs: pick(ENV.idleTimeoutMs),
       maxFutureSkewMs: pick(ENV.maxFutureSkewMs),
     } as ConfigInput['window'],
+    consumer: {
+      failoverTimeMs: pick(ENV.failoverTimeMs),
+      takerIntervalMs: pick(ENV.takerIntervalMs),
+      shardSyncIntervalMs: pick(ENV.shardSyncIntervalMs),
+      idleTimeBetweenReadsMs: pick(ENV.idleTimeBetweenReadsMs),
+      checkpointIntervalMs: pick(ENV.checkpointIntervalMs),
+      routeRefreshMs: pick(ENV.routeRefreshMs),
+      inferenceTimeoutMs: pick(ENV.inferenceTimeoutMs),
+      unscoredRetryMs: pick(ENV.unscoredRetryMs),
+      outboxSweepMs: pick(ENV.outboxSweepMs),
+    } as ConfigInput['consumer'],
     applicationName: pick(ENV.applicationName),
     workerId: pick(ENV.workerId),
+    faults: pick(ENV.faults),
     ...overrides,
   };
   const parsed = ConfigSchema.safeParse(input);
@@ -149,6 +180,15 @@ export function configToEnv(config: Config): Record<string, string> {
     [ENV.idleTimeoutMs]: String(config.window.idleTimeoutMs),
     [ENV.maxFutureSkewMs]: String(config.window.maxFutureSkewMs),
     [ENV.applicationName]: config.applicationName,
+    [ENV.failoverTimeMs]: String(config.consumer.failoverTimeMs),
+    [ENV.takerIntervalMs]: String(config.consumer.takerIntervalMs),
+    [ENV.shardSyncIntervalMs]: String(config.consumer.shardSyncIntervalMs),
+    [ENV.idleTimeBetweenReadsMs]: String(config.consumer.idleTimeBetweenReadsMs),
+    [ENV.checkpointIntervalMs]: String(config.consumer.checkpointIntervalMs),
+    [ENV.routeRefreshMs]: String(config.consumer.routeRefreshMs),
+    [ENV.inferenceTimeoutMs]: String(config.consumer.inferenceTimeoutMs),
+    [ENV.unscoredRetryMs]: String(config.consumer.unscoredRetryMs),
+    [ENV.outboxSweepMs]: String(config.consumer.outboxSweepMs),
   };
   const endpoints: [string, string | undefined][] = [
     [ENV.kinesisEndpoint, config.endpoints.kinesis],
@@ -159,5 +199,6 @@ export function configToEnv(config: Config): Record<string, string> {
   ];
   for (const [k, v] of endpoints) if (v) out[k] = v;
   if (config.workerId) out[ENV.workerId] = config.workerId;
+  if (config.faults) out[ENV.faults] = config.faults;
   return out;
 }

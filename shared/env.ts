@@ -33,6 +33,17 @@ export const ENV = {
   idleTimeoutMs: 'PUMPWATCH_IDLE_TIMEOUT_MS',
   maxFutureSkewMs: 'PUMPWATCH_MAX_FUTURE_SKEW_MS',
   workerId: 'PUMPWATCH_WORKER_ID',
+  failoverTimeMs: 'PUMPWATCH_FAILOVER_TIME_MS',
+  takerIntervalMs: 'PUMPWATCH_TAKER_INTERVAL_MS',
+  shardSyncIntervalMs: 'PUMPWATCH_SHARD_SYNC_INTERVAL_MS',
+  idleTimeBetweenReadsMs: 'PUMPWATCH_IDLE_TIME_BETWEEN_READS_MS',
+  checkpointIntervalMs: 'PUMPWATCH_CHECKPOINT_INTERVAL_MS',
+  routeRefreshMs: 'PUMPWATCH_ROUTE_REFRESH_MS',
+  inferenceTimeoutMs: 'PUMPWATCH_INFERENCE_TIMEOUT_MS',
+  unscoredRetryMs: 'PUMPWATCH_UNSCORED_RETRY_MS',
+  outboxSweepMs: 'PUMPWATCH_OUTBOX_SWEEP_MS',
+  /** Fault injection for tests and demos, e.g. `crash@after-history-write#3,poison@P-13`. */
+  faults: 'PUMPWATCH_FAULTS',
   applicationName: 'PUMPWATCH_APPLICATION_NAME',
 } as const;
 

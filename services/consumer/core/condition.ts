@@ -23,7 +23,7 @@ export interface ConditionMemory {
   readonly lastWindowStart: number | null;
   readonly lastWindowEnd: number | null;
   /** Levels of the last n windows, oldest first. */
-  readonly recent: readonly Level[];
+  readonly recent: Level[];
   readonly smoothedScore: number | null;
   /** True between an anomaly episode's start and the return to NORMAL. */
   readonly inEpisode: boolean;

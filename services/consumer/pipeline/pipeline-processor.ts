@@ -1,0 +1,233 @@
+import type { Clock } from '../../../shared/clock';
+import { backoffDelay, sleep } from '../../../shared/clock';
+import type { WindowConfig } from '../../../shared/config';
+import { isRetryableAwsError } from '../../../shared/errors';
+import { type Faults, NO_FAULTS } from '../../../shared/faults';
+import type { Logger } from '../../../shared/logging';
+import { decodeTelemetry, type RejectReason, type Sample } from '../../../shared/schemas/telemetry';
+import { type QuarantineItem, quarantineId, type QuarantineStore } from '../../../shared/stores/quarantine-store';
+import { SPARSE_INDEX_PARTITIONS } from '../../../shared/tables';
+import type { StateStore } from '../../../shared/stores/state-store';
+import type { WindowStore } from '../../../shared/stores/window-store';
+import { Windower } from '../core/windowing';
+import { hashKeyOf } from '../kinesis/aggregation';
+import type { ExtendedSequenceNumber } from '../leases/lease';
+import type { ConsumerRecord, InitializationInput, ProcessRecordsInput, ShardRecordProcessor, ShutdownInput } from '../processor';
+import type { HandoffStore } from './handoff-store';
+import type { PumpDirectory } from './pump-directory';
+import type { WindowSink } from './window-sink';
+
+export interface PipelineProcessorOptions {
+  readonly window: WindowConfig;
+  /** Attempts for a record whose processing throws, before it is quarantined. */
+  readonly maxRecordAttempts: number;
+  /** The reader counts as at the tip of the shard below this lag. */
+  readonly atTipLagMs: number;
+  readonly silenceSweepMs: number;
+}
+
+export interface PipelineProcessorDeps {
+  readonly sink: WindowSink;
+  readonly directory: PumpDirectory;
+  readonly quarantine: QuarantineStore;
+  readonly windows: WindowStore;
+  readonly state: StateStore;
+  readonly handoff: HandoffStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly faults?: Faults;
+  /** Tag for records processed by a replay job. */
+  readonly replayJobId?: string;
+}
+
+/** Counters of one shard's processing. */
+export interface ProcessorStats {
+  records: number;
+  samples: number;
+  duplicates: number;
+  quarantined: Partial<Record<RejectReason, number>>;
+}
+
+/**
+ * The pumpwatch record processor: decode ▸ validate ▸ window ▸ sink, with the checkpoint kept at
+ * or before the first record of the oldest open window. Nothing read is lost: every record ends
+ * up in a window, in quarantine (with its reason), or counted as an exact duplicate.
+ *
+ * On SHARD_END the open windows are handed to the child shards' consumers (persisted first), so a
+ * window split across parent and child is computed once and whole.
+ */
+export class PipelineProcessor implements ShardRecordProcessor {
+  private windower: Windower;
+  private shardId = '';
+  private range = { start: 0n, end: 0n };
+  /** Record positions since the last mark: positions[i] is position basePosition + i. */
+  private positions: ExtendedSequenceNumber[] = [];
+  private basePosition = 0;
+  private nextPosition = 0;
+  private lastSweep = 0;
+  readonly stats: ProcessorStats = { records: 0, samples: 0, duplicates: 0, quarantined: {} };
+
+  constructor(
+    private readonly options: PipelineProcessorOptions,
+    private readonly deps: PipelineProcessorDeps,
+  ) {
+    this.windower = this.newWindower();
+  }
+
+  private newWindower(): Windower {
+    return new Windower({ window: this.options.window, sampleRateHz: (p) => this.deps.directory.sampleRateHz(p) });
+  }
+
+  private get faults(): Faults {
+    return this.deps.faults ?? NO_FAULTS;
+  }
+
+  async initialize(input: InitializationInput): Promise<void> {
+    this.shardId = input.shardId;
+    this.range = input.hashKeyRange;
+    this.windower = this.newWindower();
+    const inRange = (pumpId: string): boolean => {
+      const h = hashKeyOf(pumpId);
+      return h >= this.range.start && h <= this.range.end;
+    };
+    const now = this.deps.clock.now();
+    let imported = 0;
+    for (const parent of input.parentShardIds) {
+      for (const snapshot of await this.deps.handoff.load(parent)) {
+        if (!inRange(snapshot.pumpId)) continue;
+        this.windower.importPump(snapshot, now);
+        imported += 1;
+      }
+    }
+    const pending = [];
+    for (let i = 0; i < SPARSE_INDEX_PARTITIONS; i++) {
+      for (const item of await this.deps.windows.listUnscored(`u${i}`)) {
+        if (!item.replayJobId && inRange(item.pumpId)) pending.push(item);
+      }
+    }
+    this.deps.sink.adoptPending(pending);
+    // Pumps of this shard that may fall silent without sending anything after a restart.
+    this.deps.sink.watch((await this.deps.state.list()).map((st) => st.pumpId).filter(inRange));
+    this.deps.log.info({ shardId: this.shardId, checkpoint: input.checkpoint.sequenceNumber, handedOverPumps: imported, unscoredWindows: pending.length }, 'shard processor initialized');
+  }
+
+  async processRecords(input: ProcessRecordsInput): Promise<void> {
+    if (input.records.length > 0) this.faults.reach('after-read');
+    const now = this.deps.clock.now();
+    for (const record of input.records) await this.processRecord(record, now);
+    const closed = this.windower.poll(this.deps.clock.now(), input.millisBehindLatest < this.options.atTipLagMs);
+    if (closed.length > 0) this.faults.reach('after-window');
+    await this.deps.sink.handle(closed);
+    await this.deps.sink.retryPending();
+    if (now - this.lastSweep >= this.options.silenceSweepMs) {
+      this.lastSweep = now;
+      await this.deps.sink.sweepSilence(this.deps.sink.knownPumps());
+    }
+    this.markSafe(input.checkpointer);
+  }
+
+  /** Processes one record, retrying a throwing record a few times before quarantining it. */
+  private async processRecord(record: ConsumerRecord, now: number): Promise<void> {
+    const position = this.nextPosition++;
+    this.positions.push({ sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber });
+    this.stats.records += 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handleRecord(record, position, now);
+        return;
+      } catch (err) {
+        if (attempt >= this.options.maxRecordAttempts) {
+          this.deps.log.error({ shardId: this.shardId, sequenceNumber: record.sequenceNumber, err: (err as Error).message }, 'poison record quarantined');
+          await this.quarantine(record, 'processing_failed', `${(err as Error).name}: ${(err as Error).message} (after ${attempt} attempts)`, record.data);
+          return;
+        }
+        await sleep(backoffDelay(attempt, 50, 1_000));
+      }
+    }
+  }
+
+  private async handleRecord(record: ConsumerRecord, position: number, now: number): Promise<void> {
+    const decoded = decodeTelemetry(record.data, now, this.options.window.maxFutureSkewMs);
+    if (!decoded.ok) {
+      await this.quarantine(record, decoded.reason, decoded.detail, record.data, decoded.pumpId);
+      return;
+    }
+    const { pumpId, samples } = decoded.telemetry;
+    this.faults.checkPoison(pumpId);
+    // Windows need the pump's sample rate; fetching it first keeps add() synchronous.
+    await this.deps.directory.get(pumpId);
+    const late: Sample[] = [];
+    for (const s of samples) {
+      const outcome = this.windower.add(pumpId, s, position, now);
+      if (outcome === 'late') late.push(s);
+      else if (outcome === 'duplicate') this.stats.duplicates += 1;
+      else this.stats.samples += 1;
+    }
+    if (late.length > 0) {
+      const body = new TextEncoder().encode(JSON.stringify({ pumpId, samples: late }));
+      await this.quarantine(record, 'late', `${late.length} of ${samples.length} samples arrived after their window closed`, body, pumpId, 1);
+    }
+  }
+
+  private async quarantine(record: ConsumerRecord, reason: RejectReason, detail: string, data: Uint8Array, pumpId?: string, part = 0): Promise<void> {
+    const item: QuarantineItem = {
+      id: quarantineId(this.shardId, record.sequenceNumber, record.subSequenceNumber, part),
+      reason,
+      detail: detail.slice(0, 2_000),
+      ...(pumpId ? { pumpId } : {}),
+      shardId: this.shardId,
+      sequenceNumber: record.sequenceNumber,
+      subSequenceNumber: record.subSequenceNumber,
+      data: Buffer.from(data).toString('base64'),
+      receivedAt: this.deps.clock.now(),
+      status: 'quarantined',
+      ...(this.deps.replayJobId ? { replayJobId: this.deps.replayJobId } : {}),
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (await this.deps.quarantine.add(item)) this.stats.quarantined[reason] = (this.stats.quarantined[reason] ?? 0) + 1;
+        return;
+      } catch (err) {
+        if (!isRetryableAwsError(err) || attempt >= 8) throw err;
+        await sleep(backoffDelay(attempt, 100, 5_000));
+      }
+    }
+  }
+
+  /** Marks the newest position whose effects are all durable: just before the oldest open window. */
+  private markSafe(checkpointer: ProcessRecordsInput['checkpointer']): void {
+    const oldest = this.windower.oldestOpenPosition();
+    const safe = oldest === undefined ? this.nextPosition - 1 : oldest - 1;
+    if (safe < this.basePosition) return;
+    const pos = this.positions[safe - this.basePosition]!;
+    this.positions = this.positions.slice(safe - this.basePosition + 1);
+    this.basePosition = safe + 1;
+    this.faults.reach('before-checkpoint');
+    checkpointer.mark(pos);
+  }
+
+  async leaseLost(): Promise<void> {
+    // Open windows are dropped: the next owner re-reads from our last checkpoint.
+    this.windower = this.newWindower();
+  }
+
+  async shardEnded(input: ShutdownInput): Promise<void> {
+    const closed = this.windower.poll(this.deps.clock.now(), false);
+    await this.deps.sink.handle(closed);
+    await this.deps.sink.retryPending();
+    const snapshots = this.windower.exportPumps();
+    await this.deps.handoff.save(this.shardId, snapshots, this.deps.clock.now());
+    this.deps.log.info({ shardId: this.shardId, pumps: snapshots.length, windows: snapshots.reduce((n, s) => n + s.windows.length, 0) }, 'open windows handed to child shards');
+    this.markSafe(input.checkpointer);
+    await input.checkpointer.flush();
+    await input.checkpointer.checkpointShardEnd();
+  }
+
+  async shutdownRequested(input: ShutdownInput): Promise<void> {
+    // Drain what is due, then checkpoint before the oldest open window; the next owner re-reads it.
+    const closed = this.windower.poll(this.deps.clock.now(), false);
+    await this.deps.sink.handle(closed);
+    this.markSafe(input.checkpointer);
+    await input.checkpointer.flush();
+  }
+}

@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AwsClients } from '../../shared/aws/clients';
+import { type Clock, systemClock } from '../../shared/clock';
+import type { Config } from '../../shared/config';
+import { Faults } from '../../shared/faults';
+import { getLogger } from '../../shared/logging';
+import { DynamoDbModelRegistry } from '../../shared/stores/model-registry';
+import { DynamoDbOutboxStore } from '../../shared/stores/outbox-store';
+import { DynamoDbPumpRegistry } from '../../shared/stores/pump-registry';
+import { DynamoDbQuarantineStore } from '../../shared/stores/quarantine-store';
+import { DynamoDbStateStore } from '../../shared/stores/state-store';
+import { DynamoDbWindowStore } from '../../shared/stores/window-store';
+import { LeaseCoordinator } from './leases/lease-coordinator';
+import { DynamoDbLeaseStore } from './leases/lease-store';
+import { DynamoDbHandoffStore } from './pipeline/handoff-store';
+import { InferenceClient } from './pipeline/inference-client';
+import { ModelRouter } from './pipeline/model-router';
+import { OutboxRelay } from './pipeline/outbox-relay';
+import { PipelineProcessor } from './pipeline/pipeline-processor';
+import { PumpDirectory } from './pipeline/pump-directory';
+import { WindowSink } from './pipeline/window-sink';
+import { Scheduler } from './scheduler';
+import { type InitialPosition, ShardSyncer } from './shard-syncer';
+
+export interface WorkerOptions {
+  readonly clock?: Clock;
+  readonly initialPosition?: InitialPosition;
+  /** Called for pumps without a model after each of their windows (learning phase hook). */
+  readonly onUnrouted?: ConstructorParameters<typeof WindowSink>[0]['onUnrouted'];
+}
+
+/** A running consumer worker and the parts a caller may want to look at. */
+export interface Worker {
+  readonly workerId: string;
+  readonly scheduler: Scheduler;
+  readonly relay: OutboxRelay;
+  readonly router: ModelRouter;
+  readonly inference: InferenceClient;
+  readonly processors: ReadonlyMap<string, PipelineProcessor>;
+  readonly sinks: ReadonlyMap<string, WindowSink>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** A unique worker id: host, pid and a random suffix (a restarted process is a new worker). */
+export function newWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Builds a consumer worker from the configuration and the clients (composition of the consumer). */
+export function createWorker(config: Config, clients: AwsClients, options: WorkerOptions = {}): Worker {
+  const clock = options.clock ?? systemClock;
+  const workerId = config.workerId ?? newWorkerId();
+  const log = getLogger('consumer').child({ workerId });
+  const { tables } = config.names;
+  const faults = new Faults(config.faults);
+  const leases = new DynamoDbLeaseStore(clients.doc, tables.leases);
+  const windows = new DynamoDbWindowStore(clients.doc, tables.windows);
+  const state = new DynamoDbStateStore(clients.doc, tables.state);
+  const outbox = new DynamoDbOutboxStore(clients.doc, tables.events);
+  const quarantine = new DynamoDbQuarantineStore(clients.doc, tables.quarantine);
+  const handoff = new DynamoDbHandoffStore(clients.doc, tables.windows);
+  const directory = new PumpDirectory(new DynamoDbPumpRegistry(clients.doc, tables.pumps), clock, 60_000);
+  const router = new ModelRouter(new DynamoDbModelRegistry(clients.doc, tables.models), clock, config.consumer.routeRefreshMs);
+  const inference = new InferenceClient(
+    clients.sageMakerRuntime,
+    {
+      endpointName: config.names.modelEndpointName,
+      maxAttempts: 3,
+      timeoutMs: config.consumer.inferenceTimeoutMs,
+      concurrency: 16,
+      breakerThreshold: 5,
+      breakerResetMs: 10_000,
+    },
+    clock,
+  );
+  const relay = new OutboxRelay(
+    outbox,
+    clients.eventBridge,
+    clock,
+    { eventBusName: config.names.eventBusName, sweepIntervalMs: config.consumer.outboxSweepMs, sweepGraceMs: 2 * config.consumer.outboxSweepMs, maxAttempts: 5 },
+    log.child({ part: 'outbox' }),
+  );
+  const coordinator = new LeaseCoordinator(
+    leases,
+    clock,
+    {
+      applicationName: config.applicationName,
+      workerId,
+      failoverTimeMs: config.consumer.failoverTimeMs,
+      maxLeasesForWorker: 1_000,
+      maxLeasesToStealAtOneTime: 1,
+    },
+    log.child({ part: 'leases' }),
+  );
+  const syncer = new ShardSyncer(
+    clients.kinesis,
+    leases,
+    { streamName: config.names.streamName, applicationName: config.applicationName, initialPosition: options.initialPosition ?? 'TRIM_HORIZON' },
+    log,
+  );
+  const processors = new Map<string, PipelineProcessor>();
+  const sinks = new Map<string, WindowSink>();
+  const scheduler = new Scheduler(
+    {
+      streamName: config.names.streamName,
+      applicationName: config.applicationName,
+      failoverTimeMs: config.consumer.failoverTimeMs,
+      takerIntervalMs: config.consumer.takerIntervalMs,
+      shardSyncIntervalMs: config.consumer.shardSyncIntervalMs,
+      maxRecords: 10_000,
+      idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
+      checkpoint: { everyMarks: 10, everyMs: config.consumer.checkpointIntervalMs },
+      metricsIntervalMs: 10_000,
+      shutdownTimeoutMs: 20_000,
+    },
+    {
+      kinesis: clients.kinesis,
+      leases,
+      coordinator,
+      syncer,
+      clock,
+      log,
+      processorFactory: (shardId) => {
+        const shardLog = log.child({ shardId });
+        const sink = new WindowSink(
+          { directory, router, inference, windows, state, outbox, relay, clock, log: shardLog, faults, onUnrouted: options.onUnrouted },
+          {
+            historyRetentionDays: 90,
+            retryBaseMs: config.consumer.unscoredRetryMs,
+            retryMaxMs: 300_000,
+            pumpConcurrency: 16,
+            maxWindowsPerCall: 50,
+          },
+        );
+        const processor = new PipelineProcessor(
+          { window: config.window, maxRecordAttempts: 3, atTipLagMs: 1_000, silenceSweepMs: 10_000 },
+          { sink, directory, quarantine, windows, state, handoff, clock, log: shardLog, faults },
+        );
+        processors.set(shardId, processor);
+        sinks.set(shardId, sink);
+        return processor;
+      },
+    },
+  );
+  let started = false;
+  return {
+    workerId,
+    scheduler,
+    relay,
+    router,
+    inference,
+    processors,
+    sinks,
+    start() {
+      if (started) return;
+      started = true;
+      relay.start();
+      void scheduler.start();
+    },
+    async stop() {
+      await scheduler.stop();
+      await relay.stop();
+    },
+  };
+}

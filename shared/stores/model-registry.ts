@@ -1,0 +1,137 @@
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { conditional, dynamo } from '../aws/dynamo-errors';
+import { ConditionFailedError, NotFoundError } from '../errors';
+
+/** Approval states, as the SageMaker Model Registry names them (plus a transient `Registering`). */
+export const MODEL_STATUSES = ['Registering', 'PendingManualApproval', 'Approved', 'Rejected'] as const;
+export type ModelStatus = (typeof MODEL_STATUSES)[number];
+
+export const ModelVersionSchema = z.strictObject({
+  /** `pump-<pumpId>` for a pump's own models, `type-<pumpType>` for a pump type's default. */
+  modelGroup: z.string().min(1),
+  version: z.number().int().positive(),
+  status: z.enum(MODEL_STATUSES),
+  /** TargetModel: the artifact key relative to the endpoint's model prefix. */
+  target: z.string().min(1),
+  modelId: z.string().min(1),
+  family: z.string().min(1),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+  description: z.string().max(1024).optional(),
+  metrics: z.record(z.string(), z.number()).optional(),
+  trainingPeriod: z.strictObject({ from: z.number().int(), to: z.number().int() }).optional(),
+});
+export type ModelVersion = z.infer<typeof ModelVersionSchema>;
+
+export function pumpModelGroup(pumpId: string): string {
+  return `pump-${pumpId}`;
+}
+
+export function typeModelGroup(pumpType: string): string {
+  return `type-${pumpType}`;
+}
+
+/** The artifact key of a version: never reused, so an artifact is never overwritten. */
+export function modelTarget(modelGroup: string, version: number): string {
+  const [kind, ...rest] = modelGroup.split('-');
+  const name = rest.join('-');
+  return `${kind === 'type' ? 'types' : 'pumps'}/${name}/v${version}/model.tar.gz`;
+}
+
+/**
+ * The model registry port. Locally a DynamoDB table; on AWS the SageMaker Model Registry
+ * (model package groups and versions) is the source of truth.
+ */
+export interface ModelRegistry {
+  /** Reserves the next version number of a group (status Registering, not routable yet). */
+  reserve(input: Pick<ModelVersion, 'modelGroup' | 'modelId' | 'family' | 'description' | 'metrics' | 'trainingPeriod'>, nowMs: number): Promise<ModelVersion>;
+  setStatus(modelGroup: string, version: number, status: ModelStatus, nowMs: number): Promise<ModelVersion>;
+  get(modelGroup: string, version: number): Promise<ModelVersion | undefined>;
+  /** Versions of one group (newest first), or of all groups. */
+  list(modelGroup?: string): Promise<ModelVersion[]>;
+  /** The newest Approved version of a group. */
+  approved(modelGroup: string): Promise<ModelVersion | undefined>;
+}
+
+export class DynamoDbModelRegistry implements ModelRegistry {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async reserve(
+    input: Pick<ModelVersion, 'modelGroup' | 'modelId' | 'family' | 'description' | 'metrics' | 'trainingPeriod'>,
+    nowMs: number,
+  ): Promise<ModelVersion> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const newest = (await this.list(input.modelGroup))[0];
+      const version = (newest?.version ?? 0) + 1;
+      const item: ModelVersion = ModelVersionSchema.parse({
+        ...input,
+        version,
+        status: 'Registering',
+        target: modelTarget(input.modelGroup, version),
+        createdAt: nowMs,
+        updatedAt: nowMs,
+      });
+      const created = await conditional('models.reserve', () =>
+        this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(modelGroup)' })),
+      );
+      if (created) return item;
+    }
+    throw new ConditionFailedError(`could not reserve a version in ${input.modelGroup}: too much contention`);
+  }
+
+  async setStatus(modelGroup: string, version: number, status: ModelStatus, nowMs: number): Promise<ModelVersion> {
+    const ok = await conditional('models.status', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { modelGroup, version },
+          UpdateExpression: 'SET #s = :s, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(modelGroup)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': status, ':now': nowMs },
+        }),
+      ),
+    );
+    if (!ok) throw new NotFoundError(`model ${modelGroup} v${version} does not exist`);
+    return (await this.get(modelGroup, version))!;
+  }
+
+  async get(modelGroup: string, version: number): Promise<ModelVersion | undefined> {
+    const r = await dynamo('models.get', () =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { modelGroup, version }, ConsistentRead: true })),
+    );
+    return r.Item ? ModelVersionSchema.parse(r.Item) : undefined;
+  }
+
+  async list(modelGroup?: string): Promise<ModelVersion[]> {
+    const out: ModelVersion[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await dynamo('models.list', () =>
+        this.doc.send(
+          modelGroup
+            ? new QueryCommand({
+                TableName: this.tableName,
+                KeyConditionExpression: 'modelGroup = :g',
+                ExpressionAttributeValues: { ':g': modelGroup },
+                ScanIndexForward: false,
+                ConsistentRead: true,
+                ExclusiveStartKey: startKey,
+              })
+            : new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }),
+        ),
+      );
+      for (const i of r.Items ?? []) out.push(ModelVersionSchema.parse(i));
+      startKey = r.LastEvaluatedKey;
+    } while (startKey);
+    return out.sort((a, b) => a.modelGroup.localeCompare(b.modelGroup) || b.version - a.version);
+  }
+
+  async approved(modelGroup: string): Promise<ModelVersion | undefined> {
+    return (await this.list(modelGroup)).find((v) => v.status === 'Approved');
+  }
+}
