@@ -8,8 +8,11 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
 import type { Config } from '../config';
 
-/** Emulators accept any key; these are placeholders, not secrets. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'pumpwatch-local', secretAccessKey: 'pumpwatch-local' };
+/**
+ * Placeholder credentials for the local emulators, not secrets: s3rver accepts only its documented
+ * default key pair `S3RVER`/`S3RVER`; the other emulators accept any key.
+ */
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface ClientOptions {
   /** Total attempts per call, including the first (SDK standard retry mode). */
