@@ -17,7 +17,7 @@ import { sleep } from '../../shared/clock';
 import { TABLE_SCHEMAS, type TableId, type TableSchema } from '../../shared/tables';
 import { getLogger } from '../../shared/logging';
 
-const log = getLogger('local-resources');
+const log = { info: (o: object, m: string) => getLogger('local-resources').info(o, m) };
 
 export interface ResourceClients {
   readonly kinesis: KinesisClient;

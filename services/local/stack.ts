@@ -20,7 +20,10 @@ const kinesalite = nodeRequire('kinesalite') as ListenFactory;
 const dynalite = nodeRequire('dynalite') as ListenFactory;
 const S3rver = nodeRequire('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
 
-const log = getLogger('local');
+const log = {
+  info: (o: object, m: string) => getLogger('local').info(o, m),
+  warn: (o: object, m: string) => getLogger('local').warn(o, m),
+};
 
 export interface LocalStackOptions {
   /** Persist emulator data here (a restart keeps state). Omit for in-memory (tests). */

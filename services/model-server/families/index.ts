@@ -1,8 +1,12 @@
+import { msetFamily } from './mset';
+import { pcaFamily } from './pca';
 import type { ModelFamily } from './types';
 import { zscoreFamily } from './zscore';
 
 /** Every model family the scoring core can load, by name. */
-const FAMILIES = new Map<string, ModelFamily<unknown>>([[zscoreFamily.name, zscoreFamily as ModelFamily<unknown>]]);
+const FAMILIES = new Map<string, ModelFamily<unknown>>(
+  [zscoreFamily, pcaFamily, msetFamily].map((f) => [f.name, f as ModelFamily<unknown>]),
+);
 
 /** Registers a family (used at module load by each family's file). */
 export function registerFamily(family: ModelFamily<unknown>): void {
