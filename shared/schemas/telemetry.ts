@@ -123,16 +123,79 @@ function pumpIdOf(raw: unknown): string | undefined {
   return undefined;
 }
 
+const PUMP_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const CHANNEL_RE = /^[A-Za-z0-9_.-]+$/;
+
+function fastTimestamp(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= MIN_EVENT_TIME_MS ? v : undefined;
+  if (typeof v === 'string' && v.length <= 40) {
+    const ms = parseIsoTimestamp(v);
+    return Number.isFinite(ms) && ms >= MIN_EVENT_TIME_MS ? ms : undefined;
+  }
+  return undefined;
+}
+
+function fastMetrics(v: unknown): Record<string, number> | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  let n = 0;
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    n += 1;
+    const x = (v as Record<string, unknown>)[k];
+    if (typeof x !== 'number' || !Number.isFinite(x) || k.length > LIMITS.maxChannelNameLength || !CHANNEL_RE.test(k)) return undefined;
+  }
+  return n > 0 && n <= LIMITS.maxChannelsPerSample ? (v as Record<string, number>) : undefined;
+}
+
+function fastSample(v: unknown, allowPumpId: boolean): Sample | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    if (k !== 'ts' && k !== 'seq' && k !== 'metrics' && !(allowPumpId && k === 'pumpId')) return undefined;
+  }
+  const ts = fastTimestamp(o.ts);
+  const metrics = fastMetrics(o.metrics);
+  if (ts === undefined || metrics === undefined) return undefined;
+  if (o.seq === undefined) return { ts, metrics };
+  return typeof o.seq === 'number' && Number.isInteger(o.seq) && o.seq >= 0 ? { ts, seq: o.seq, metrics } : undefined;
+}
+
+/**
+ * The common case without zod: a structural check equivalent to the schemas for valid input.
+ * Anything it does not accept goes through the zod schemas, which produce the precise error.
+ */
+function fastValidate(raw: unknown): Telemetry | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const o = raw as Record<string, unknown>;
+  const pumpId = o.pumpId;
+  if (typeof pumpId !== 'string' || pumpId.length === 0 || pumpId.length > LIMITS.maxPumpIdLength || !PUMP_ID_RE.test(pumpId)) return undefined;
+  if ('samples' in o) {
+    for (const k in o) if (k !== 'pumpId' && k !== 'samples') return undefined;
+    const list = o.samples;
+    if (!Array.isArray(list) || list.length === 0 || list.length > LIMITS.maxSamplesPerBatch) return undefined;
+    const samples: Sample[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const s = fastSample(list[i], false);
+      if (!s) return undefined;
+      samples[i] = s;
+    }
+    return { pumpId, samples };
+  }
+  const s = fastSample(o, true);
+  return s ? { pumpId, samples: [s] } : undefined;
+}
+
 /**
  * Validates a parsed record of either shape. `nowMs` and `maxFutureSkewMs` bound event time from
  * above: a sample further in the future than the skew is rejected as `future_timestamp`.
  */
 export function validateTelemetry(raw: unknown, nowMs: number, maxFutureSkewMs: number): DecodeResult {
+  const isBatch = raw !== null && typeof raw === 'object' && 'samples' in raw;
+  let telemetry: Telemetry | undefined = fastValidate(raw);
+  if (telemetry) return checkFuture(telemetry, isBatch, nowMs, maxFutureSkewMs);
   const pumpId = pumpIdOf(raw);
   const nonFinite = findNonFinite(raw);
   if (nonFinite) return { ok: false, reason: 'non_finite_value', detail: nonFinite, pumpId };
-  const isBatch = raw !== null && typeof raw === 'object' && 'samples' in raw;
-  let telemetry: Telemetry;
   if (isBatch) {
     const parsed = BatchTelemetrySchema.safeParse(raw);
     if (!parsed.success) return { ok: false, reason: 'schema_violation', detail: describeIssues(parsed.error), pumpId };
@@ -143,6 +206,10 @@ export function validateTelemetry(raw: unknown, nowMs: number, maxFutureSkewMs: 
     const { pumpId: id, ts, seq, metrics } = parsed.data;
     telemetry = { pumpId: id, samples: [seq === undefined ? { ts, metrics } : { ts, seq, metrics }] };
   }
+  return checkFuture(telemetry, isBatch, nowMs, maxFutureSkewMs);
+}
+
+function checkFuture(telemetry: Telemetry, isBatch: boolean, nowMs: number, maxFutureSkewMs: number): DecodeResult {
   const limit = nowMs + maxFutureSkewMs;
   for (let i = 0; i < telemetry.samples.length; i++) {
     const ts = telemetry.samples[i]!.ts;

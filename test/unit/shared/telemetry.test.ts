@@ -1,4 +1,4 @@
-import { decodeTelemetry, validateTelemetry } from '../../../shared/schemas/telemetry';
+import { BatchTelemetrySchema, decodeTelemetry, SingleTelemetrySchema, validateTelemetry } from '../../../shared/schemas/telemetry';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 const SKEW = 60_000;
@@ -60,5 +60,35 @@ describe('decodeTelemetry', () => {
   it('keeps the pumpId of a rejected record when it can', () => {
     const r = validateTelemetry({ pumpId: 'P-9', ts: NOW, metrics: { a: 'x' } }, NOW, SKEW);
     expect(r).toMatchObject({ ok: false, pumpId: 'P-9' });
+  });
+});
+
+describe('validateTelemetry fast path', () => {
+  // The fast path must give exactly what the zod schemas give, for every shape it accepts.
+  it.each([
+    { pumpId: 'P-1', ts: NOW, metrics: { pressure: 5, 'a.b_c-d': -1.5 } },
+    { pumpId: 'P-1', ts: NOW, seq: 0, metrics: { pressure: 5 } },
+    { pumpId: 'P-1', ts: '2026-06-01T11:59:00.123Z', metrics: { pressure: 5 } },
+    { pumpId: 'P-1', samples: [{ ts: NOW, metrics: { a: 1 } }, { ts: '2026-06-01 11:59:00', seq: 3, metrics: { b: 0 } }] },
+  ])('agrees with the schemas on %j', (raw) => {
+    const r = validateTelemetry(raw, NOW, SKEW);
+    expect(r.ok).toBe(true);
+    const viaSchema =
+      'samples' in raw
+        ? BatchTelemetrySchema.parse(raw)
+        : (({ pumpId, ...s }) => ({ pumpId, samples: [s] }))(SingleTelemetrySchema.parse(raw));
+    if (r.ok) expect(r.telemetry).toEqual(viaSchema);
+  });
+
+  it.each([
+    { name: 'extra key in a batch sample', raw: { pumpId: 'P-1', samples: [{ ts: NOW, metrics: { a: 1 }, x: 1 }] } },
+    { name: 'pumpId inside a batch sample', raw: { pumpId: 'P-1', samples: [{ pumpId: 'P-1', ts: NOW, metrics: { a: 1 } }] } },
+    { name: 'negative seq', raw: { pumpId: 'P-1', ts: NOW, seq: -1, metrics: { a: 1 } } },
+    { name: 'fractional ts', raw: { pumpId: 'P-1', ts: NOW + 0.5, metrics: { a: 1 } } },
+    { name: 'bad channel name', raw: { pumpId: 'P-1', ts: NOW, metrics: { 'a b': 1 } } },
+    { name: 'too many channels', raw: { pumpId: 'P-1', ts: NOW, metrics: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`c${i}`, i])) } },
+    { name: 'empty batch', raw: { pumpId: 'P-1', samples: [] } },
+  ])('rejects $name like the schemas do', ({ raw }) => {
+    expect(validateTelemetry(raw, NOW, SKEW)).toMatchObject({ ok: false, reason: 'schema_violation' });
   });
 });
