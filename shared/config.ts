@@ -78,6 +78,8 @@ export const ConfigSchema = z.strictObject({
   workerId: z.string().min(1).optional(),
   /** Fault injection spec (see shared/faults.ts); empty in normal operation. */
   faults: z.string().optional(),
+  /** Audit trail of processed records (JSON lines), for debugging and fault-tolerance tests. */
+  recordAuditFile: z.string().optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -146,6 +148,7 @@ export function loadConfig(env: Env, overrides: Partial<ConfigInput> = {}): Conf
     applicationName: pick(ENV.applicationName),
     workerId: pick(ENV.workerId),
     faults: pick(ENV.faults),
+    recordAuditFile: pick(ENV.recordAuditFile),
     ...overrides,
   };
   const parsed = ConfigSchema.safeParse(input);
@@ -200,5 +203,6 @@ export function configToEnv(config: Config): Record<string, string> {
   for (const [k, v] of endpoints) if (v) out[k] = v;
   if (config.workerId) out[ENV.workerId] = config.workerId;
   if (config.faults) out[ENV.faults] = config.faults;
+  if (config.recordAuditFile) out[ENV.recordAuditFile] = config.recordAuditFile;
   return out;
 }

@@ -19,6 +19,7 @@ import { ModelRouter } from './pipeline/model-router';
 import { OutboxRelay } from './pipeline/outbox-relay';
 import { PipelineProcessor } from './pipeline/pipeline-processor';
 import { PumpDirectory } from './pipeline/pump-directory';
+import { FileRecordAudit } from './pipeline/record-audit';
 import { WindowSink } from './pipeline/window-sink';
 import { Scheduler } from './scheduler';
 import { type InitialPosition, ShardSyncer } from './shard-syncer';
@@ -100,6 +101,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
     { streamName: config.names.streamName, applicationName: config.applicationName, initialPosition: options.initialPosition ?? 'TRIM_HORIZON' },
     log,
   );
+  const audit = config.recordAuditFile ? new FileRecordAudit(config.recordAuditFile, workerId) : undefined;
   const processors = new Map<string, PipelineProcessor>();
   const sinks = new Map<string, WindowSink>();
   const scheduler = new Scheduler(
@@ -136,7 +138,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
         );
         const processor = new PipelineProcessor(
           { window: config.window, maxRecordAttempts: 3, atTipLagMs: 1_000, silenceSweepMs: 10_000 },
-          { sink, directory, quarantine, windows, state, handoff, clock, log: shardLog, faults },
+          { sink, directory, quarantine, windows, state, handoff, clock, log: shardLog, faults, ...(audit ? { audit } : {}) },
         );
         processors.set(shardId, processor);
         sinks.set(shardId, sink);

@@ -24,6 +24,14 @@ export interface PutResult {
   readonly sent: number;
   /** Entries re-sent after a per-entry failure or a throttled call. */
   readonly retried: number;
+  /** Where each input record landed, in input order (without aggregation). */
+  readonly placements: readonly Placement[];
+}
+
+/** The shard and sequence number Kinesis gave a record. */
+export interface Placement {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
 }
 
 /** Some records could not be written after every attempt. */
@@ -34,6 +42,11 @@ export class ProducerError extends PumpwatchError {
 }
 
 const KEY_BYTES_MAX = 256;
+
+interface Indexed {
+  readonly index: number;
+  readonly entry: PutRecordsRequestEntry;
+}
 
 function entryBytes(e: PutRecordsRequestEntry): number {
   return (e.Data?.byteLength ?? 0) + Buffer.byteLength(e.PartitionKey ?? '');
@@ -69,34 +82,37 @@ export class KinesisProducer {
       if (entryBytes(e) > LIMITS.maxRecordBytes) throw new ProducerError(`record of ${entryBytes(e)} bytes exceeds the 1 MiB Kinesis limit`, records.length);
     }
     const batches = this.batches(entries);
+    const placements: Placement[] = new Array(this.options.aggregate ? 0 : entries.length);
     let sent = 0;
     let retried = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < batches.length) {
         const batch = batches[next++]!;
-        const r = await this.sendBatch(batch);
+        const r = await this.sendBatch(batch, (index, placement) => {
+          if (!this.options.aggregate) placements[index] = placement;
+        });
         sent += batch.length;
         retried += r;
         onProgress?.(sent);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
-    return { sent, retried };
+    return { sent, retried, placements };
   }
 
-  private batches(entries: PutRecordsRequestEntry[]): PutRecordsRequestEntry[][] {
-    const out: PutRecordsRequestEntry[][] = [];
-    let current: PutRecordsRequestEntry[] = [];
+  private batches(entries: PutRecordsRequestEntry[]): Indexed[][] {
+    const out: Indexed[][] = [];
+    let current: Indexed[] = [];
     let bytes = 0;
-    for (const e of entries) {
+    for (const [index, e] of entries.entries()) {
       const b = entryBytes(e);
       if (current.length > 0 && (current.length >= LIMITS.putRecordsMaxEntries || bytes + b > LIMITS.putRecordsMaxBytes)) {
         out.push(current);
         current = [];
         bytes = 0;
       }
-      current.push(e);
+      current.push({ index, entry: e });
       bytes += b;
     }
     if (current.length > 0) out.push(current);
@@ -128,22 +144,27 @@ export class KinesisProducer {
   }
 
   /** Sends one batch; returns how many entries had to be re-sent. */
-  private async sendBatch(batch: PutRecordsRequestEntry[]): Promise<number> {
+  private async sendBatch(batch: Indexed[], placed: (index: number, placement: Placement) => void): Promise<number> {
     let pending = batch;
     let retried = 0;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       if (attempt > 0) await sleep(backoffDelay(attempt, 50, 2_000));
       let result;
       try {
-        result = await this.kinesis.send(new PutRecordsCommand({ StreamName: this.options.streamName, Records: pending }));
+        result = await this.kinesis.send(new PutRecordsCommand({ StreamName: this.options.streamName, Records: pending.map((p) => p.entry) }));
       } catch (err) {
         if (!isRetryableAwsError(err)) throw new ProducerError(`PutRecords failed: ${(err as Error).message}`, pending.length, err);
         retried += pending.length;
         this.log?.warn({ err: (err as Error).name, attempt }, 'PutRecords throttled; retrying the batch');
         continue;
       }
-      if (!result.FailedRecordCount) return retried;
-      const failed = pending.filter((_, i) => result.Records?.[i]?.ErrorCode);
+      const failed: Indexed[] = [];
+      pending.forEach((p, i) => {
+        const r = result.Records?.[i];
+        if (!r || r.ErrorCode) failed.push(p);
+        else placed(p.index, { shardId: r.ShardId!, sequenceNumber: r.SequenceNumber! });
+      });
+      if (failed.length === 0) return retried;
       retried += failed.length;
       pending = failed;
     }

@@ -15,6 +15,7 @@ import type { ExtendedSequenceNumber } from '../leases/lease';
 import type { ConsumerRecord, InitializationInput, ProcessRecordsInput, ShardRecordProcessor, ShutdownInput } from '../processor';
 import type { HandoffStore } from './handoff-store';
 import type { PumpDirectory } from './pump-directory';
+import type { RecordAudit } from './record-audit';
 import type { WindowSink } from './window-sink';
 
 export interface PipelineProcessorOptions {
@@ -38,6 +39,7 @@ export interface PipelineProcessorDeps {
   readonly faults?: Faults;
   /** Tag for records processed by a replay job. */
   readonly replayJobId?: string;
+  readonly audit?: RecordAudit;
 }
 
 /** Counters of one shard's processing. */
@@ -124,6 +126,7 @@ export class PipelineProcessor implements ShardRecordProcessor {
       await this.deps.sink.sweepSilence(this.deps.sink.knownPumps());
     }
     this.markSafe(input.checkpointer);
+    this.deps.audit?.flush(this.deps.clock.now());
   }
 
   /** Processes one record, retrying a throwing record a few times before quarantining it. */
@@ -138,7 +141,8 @@ export class PipelineProcessor implements ShardRecordProcessor {
       } catch (err) {
         if (attempt >= this.options.maxRecordAttempts) {
           this.deps.log.error({ shardId: this.shardId, sequenceNumber: record.sequenceNumber, err: (err as Error).message }, 'poison record quarantined');
-          await this.quarantine(record, 'processing_failed', `${(err as Error).name}: ${(err as Error).message} (after ${attempt} attempts)`, record.data);
+          await this.quarantine(record, 'processing_failed', `${(err as Error).name}: ${(err as Error).message} (after ${attempt} attempts)`, record.data, record.partitionKey);
+          this.audit(record, 'quarantined');
           return;
         }
         await sleep(backoffDelay(attempt, 50, 1_000));
@@ -150,10 +154,12 @@ export class PipelineProcessor implements ShardRecordProcessor {
     const decoded = decodeTelemetry(record.data, now, this.options.window.maxFutureSkewMs);
     if (!decoded.ok) {
       await this.quarantine(record, decoded.reason, decoded.detail, record.data, decoded.pumpId);
+      this.audit(record, 'quarantined');
       return;
     }
     const { pumpId, samples } = decoded.telemetry;
     this.faults.checkPoison(pumpId);
+    this.audit(record, 'windowed', samples[0]?.seq);
     // Windows need the pump's sample rate; fetching it first keeps add() synchronous.
     await this.deps.directory.get(pumpId);
     const late: Sample[] = [];
@@ -167,6 +173,20 @@ export class PipelineProcessor implements ShardRecordProcessor {
       const body = new TextEncoder().encode(JSON.stringify({ pumpId, samples: late }));
       await this.quarantine(record, 'late', `${late.length} of ${samples.length} samples arrived after their window closed`, body, pumpId, 1);
     }
+  }
+
+  private audit(record: ConsumerRecord, outcome: 'windowed' | 'quarantined', firstSampleSeq?: number): void {
+    this.deps.audit?.add(
+      {
+        shardId: this.shardId,
+        sequenceNumber: record.sequenceNumber,
+        subSequenceNumber: record.subSequenceNumber,
+        partitionKey: record.partitionKey,
+        outcome,
+        ...(firstSampleSeq === undefined ? {} : { firstSampleSeq }),
+      },
+      this.deps.clock.now(),
+    );
   }
 
   private async quarantine(record: ConsumerRecord, reason: RejectReason, detail: string, data: Uint8Array, pumpId?: string, part = 0): Promise<void> {
