@@ -42,6 +42,8 @@ export const ConsumerConfigSchema = z.strictObject({
   /** First retry delay of an UNSCORED window (doubles up to 5 minutes). */
   unscoredRetryMs: msPositive.default(5_000),
   outboxSweepMs: msPositive.default(10_000),
+  /** How often a worker logs its metrics line (leases, records/s, lag, checkpoint lag). */
+  metricsIntervalMs: msPositive.default(10_000),
 });
 export type ConsumerConfig = z.output<typeof ConsumerConfigSchema>;
 
@@ -144,6 +146,7 @@ export function loadConfig(env: Env, overrides: Partial<ConfigInput> = {}): Conf
       inferenceTimeoutMs: pick(ENV.inferenceTimeoutMs),
       unscoredRetryMs: pick(ENV.unscoredRetryMs),
       outboxSweepMs: pick(ENV.outboxSweepMs),
+      metricsIntervalMs: pick(ENV.metricsIntervalMs),
     } as ConfigInput['consumer'],
     applicationName: pick(ENV.applicationName),
     workerId: pick(ENV.workerId),
@@ -192,6 +195,7 @@ export function configToEnv(config: Config): Record<string, string> {
     [ENV.inferenceTimeoutMs]: String(config.consumer.inferenceTimeoutMs),
     [ENV.unscoredRetryMs]: String(config.consumer.unscoredRetryMs),
     [ENV.outboxSweepMs]: String(config.consumer.outboxSweepMs),
+    [ENV.metricsIntervalMs]: String(config.consumer.metricsIntervalMs),
   };
   const endpoints: [string, string | undefined][] = [
     [ENV.kinesisEndpoint, config.endpoints.kinesis],

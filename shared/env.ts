@@ -42,6 +42,7 @@ export const ENV = {
   inferenceTimeoutMs: 'PUMPWATCH_INFERENCE_TIMEOUT_MS',
   unscoredRetryMs: 'PUMPWATCH_UNSCORED_RETRY_MS',
   outboxSweepMs: 'PUMPWATCH_OUTBOX_SWEEP_MS',
+  metricsIntervalMs: 'PUMPWATCH_METRICS_INTERVAL_MS',
   /** Append a JSON line per processed record to this file (audit trail; off when unset). */
   recordAuditFile: 'PUMPWATCH_RECORD_AUDIT_FILE',
   /** Fault injection for tests and demos, e.g. `crash@after-history-write#3,poison@P-13`. */

@@ -21,6 +21,8 @@ export class Checkpointer implements RecordProcessorCheckpointer {
   private marksSinceWrite = 0;
   private firstUnwrittenAt: number | undefined;
   private ended = false;
+  /** When the checkpoint was last written (local clock), for the checkpoint-lag metric. */
+  lastWriteAt: number;
 
   constructor(
     private readonly shardId: string,
@@ -30,6 +32,7 @@ export class Checkpointer implements RecordProcessorCheckpointer {
     initial: ExtendedSequenceNumber | undefined,
   ) {
     this.written = initial && !isSentinel(initial.sequenceNumber) ? initial : undefined;
+    this.lastWriteAt = clock.now();
   }
 
   /** The last position written. */
@@ -58,6 +61,7 @@ export class Checkpointer implements RecordProcessorCheckpointer {
     if (this.written && compareExtended(pos, this.written) <= 0) return;
     await this.coordinator.checkpoint(this.shardId, pos.sequenceNumber, pos.subSequenceNumber);
     this.written = pos;
+    this.lastWriteAt = this.clock.now();
     if (this.marked === pos) {
       this.marked = undefined;
       this.marksSinceWrite = 0;

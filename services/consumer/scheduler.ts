@@ -147,10 +147,15 @@ export class Scheduler {
   private logMetrics(now: number): void {
     if (now - this.lastMetricsAt < this.options.metricsIntervalMs) return;
     let records = 0;
-    const shards: Record<string, { millisBehindLatest: number; state: string }> = {};
+    const shards: Record<string, { millisBehindLatest: number; checkpointLagMs: number; records: number; state: string }> = {};
     for (const [shardId, { consumer }] of this.consumers) {
       records += consumer.stats.records;
-      shards[shardId] = { millisBehindLatest: consumer.stats.millisBehindLatest, state: consumer.state };
+      shards[shardId] = {
+        millisBehindLatest: consumer.stats.millisBehindLatest,
+        checkpointLagMs: consumer.checkpointLagMs(now),
+        records: consumer.stats.records,
+        state: consumer.state,
+      };
     }
     const seconds = (now - this.lastMetricsAt) / 1000;
     this.deps.log.info(

@@ -45,7 +45,6 @@ export interface ShardConsumerDeps {
 export interface ShardConsumerStats {
   records: number;
   millisBehindLatest: number;
-  lastCheckpointAt: number;
 }
 
 /**
@@ -64,7 +63,7 @@ export class ShardConsumer {
   private requested = false;
   private readonly abort = new AbortController();
   private done: Promise<ShutdownReason> | undefined;
-  readonly stats: ShardConsumerStats = { records: 0, millisBehindLatest: 0, lastCheckpointAt: 0 };
+  readonly stats: ShardConsumerStats = { records: 0, millisBehindLatest: 0 };
 
   constructor(
     private readonly lease: Lease,
@@ -78,6 +77,11 @@ export class ShardConsumer {
 
   get state(): ShardConsumerState {
     return this.stateValue;
+  }
+
+  /** Milliseconds since this shard's checkpoint was last written. */
+  checkpointLagMs(now: number): number {
+    return this.checkpointer ? now - this.checkpointer.lastWriteAt : 0;
   }
 
   /** Starts the consumer; resolves with the shutdown reason when it is complete. Idempotent. */
@@ -205,7 +209,9 @@ export class ShardConsumer {
         await sleep(backoffDelay(failures, 200, 5_000), this.abort.signal).catch(() => undefined);
         continue;
       }
-      const userRecords = this.expand(records, range, skipThrough);
+      const userRecords = expandRecords(records, range, skipThrough, (seq, err) =>
+        this.log.warn({ shardId: this.shardId, sequenceNumber: seq, err: err.message }, 'corrupt KPL aggregate'),
+      );
       skipThrough = undefined;
       if (userRecords.length > 0) {
         const last = userRecords[userRecords.length - 1]!;
@@ -223,37 +229,6 @@ export class ShardConsumer {
 
   private checkpointer: Checkpointer | undefined;
 
-  /** De-aggregates KPL records, drops sub-records outside the shard's hash range (as KCL does), and skips done ones. */
-  private expand(records: _Record[], range: { start: bigint; end: bigint }, skipThrough: ExtendedSequenceNumber | undefined): ConsumerRecord[] {
-    const out: ConsumerRecord[] = [];
-    for (const r of records) {
-      const data = r.Data ?? new Uint8Array();
-      const seq = r.SequenceNumber!;
-      const base = { sequenceNumber: seq, approximateArrivalTimestamp: r.ApproximateArrivalTimestamp };
-      if (isAggregated(data)) {
-        let subs;
-        try {
-          subs = deaggregate(data);
-        } catch (err) {
-          // A corrupt aggregate is handed on whole; validation quarantines it.
-          this.log.warn({ shardId: this.shardId, sequenceNumber: seq, err: (err as Error).message }, 'corrupt KPL aggregate');
-          subs = undefined;
-        }
-        if (subs) {
-          subs.forEach((u, i) => {
-            const hash = u.explicitHashKey !== undefined ? BigInt(u.explicitHashKey) : hashKeyOf(u.partitionKey);
-            if (hash < range.start || hash > range.end) return;
-            out.push({ ...base, subSequenceNumber: i, partitionKey: u.partitionKey, data: u.data, aggregated: true });
-          });
-          continue;
-        }
-      }
-      out.push({ ...base, subSequenceNumber: 0, partitionKey: r.PartitionKey ?? '', data, aggregated: false });
-    }
-    if (!skipThrough) return out;
-    return out.filter((rec) => compareExtended(rec, skipThrough) > 0);
-  }
-
   private async shutdown(reason: ShutdownReason): Promise<void> {
     const { processor } = this.deps;
     const checkpointer = this.checkpointer ?? new Checkpointer(this.shardId, this.deps.coordinator, this.deps.clock, this.options.checkpoint, undefined);
@@ -265,4 +240,43 @@ export class ShardConsumer {
       this.log.error({ shardId: this.shardId, reason, err }, 'record processor shutdown failed');
     }
   }
+}
+
+/**
+ * Turns Kinesis records into user records: KPL aggregates are de-aggregated and sub-records whose
+ * hash key falls outside the shard's range are dropped (as KCL does, after resharding), and
+ * records at or before `skipThrough` (already checkpointed) are skipped. A corrupt aggregate is
+ * handed on whole, so validation quarantines it.
+ */
+export function expandRecords(
+  records: readonly _Record[],
+  range: { start: bigint; end: bigint },
+  skipThrough: ExtendedSequenceNumber | undefined,
+  onCorrupt: (sequenceNumber: string, err: Error) => void = () => undefined,
+): ConsumerRecord[] {
+  const out: ConsumerRecord[] = [];
+  for (const r of records) {
+    const data = r.Data ?? new Uint8Array();
+    const seq = r.SequenceNumber!;
+    const base = { sequenceNumber: seq, approximateArrivalTimestamp: r.ApproximateArrivalTimestamp };
+    if (isAggregated(data)) {
+      let subs;
+      try {
+        subs = deaggregate(data);
+      } catch (err) {
+        onCorrupt(seq, err as Error);
+      }
+      if (subs) {
+        subs.forEach((u, i) => {
+          const hash = u.explicitHashKey !== undefined ? BigInt(u.explicitHashKey) : hashKeyOf(u.partitionKey);
+          if (hash < range.start || hash > range.end) return;
+          out.push({ ...base, subSequenceNumber: i, partitionKey: u.partitionKey, data: u.data, aggregated: true });
+        });
+        continue;
+      }
+    }
+    out.push({ ...base, subSequenceNumber: 0, partitionKey: r.PartitionKey ?? '', data, aggregated: false });
+  }
+  if (!skipThrough) return out;
+  return out.filter((rec) => compareExtended(rec, skipThrough) > 0);
 }

@@ -114,7 +114,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
       maxRecords: 10_000,
       idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
       checkpoint: { everyMarks: 10, everyMs: config.consumer.checkpointIntervalMs },
-      metricsIntervalMs: 10_000,
+      metricsIntervalMs: config.consumer.metricsIntervalMs,
       shutdownTimeoutMs: 20_000,
     },
     {
