@@ -282,11 +282,6 @@ export function stageConfigFromContext(
   return parseStageConfig(input);
 }
 
-/** The SageMaker model package group of one pump type. */
-export function modelPackageGroupName(stage: string, pumpType: string): string {
-  return `pumpwatch-${stage}-${pumpType}`;
-}
-
 /** The endpoint name of a stage: the configured one or the shared default. */
 export function modelEndpointName(config: StageConfig): string {
   return config.model.endpointName ?? resourceNames(config.stage).modelEndpointName;

@@ -43,6 +43,10 @@ export const ENV = {
   unscoredRetryMs: 'PUMPWATCH_UNSCORED_RETRY_MS',
   outboxSweepMs: 'PUMPWATCH_OUTBOX_SWEEP_MS',
   metricsIntervalMs: 'PUMPWATCH_METRICS_INTERVAL_MS',
+  /** User alert subscriptions (JSON); default ./pumpwatch.subscriptions.json when it exists. */
+  subscriptionsFile: 'PUMPWATCH_SUBSCRIPTIONS_FILE',
+  /** The local stack's subscriptions folder (queue, log and file targets write JSON lines there). */
+  subscriptionsDir: 'PUMPWATCH_SUBSCRIPTIONS_DIR',
   /** Append a JSON line per processed record to this file (audit trail; off when unset). */
   recordAuditFile: 'PUMPWATCH_RECORD_AUDIT_FILE',
   /** Fault injection for tests and demos, e.g. `crash@after-history-write#3,poison@P-13`. */

@@ -55,3 +55,11 @@ export function resourceNames(stage: string, account?: string): ResourceNames {
     },
   };
 }
+
+/** The SageMaker model package group of one pump type (the CDK model stack creates these). */
+export function modelPackageGroupName(stage: string, pumpType: string): string {
+  return `pumpwatch-${stage}-${pumpType}`;
+}
+
+/** detail-type of SageMaker Model Registry approval events (the routing update listens to it). */
+export const MODEL_PACKAGE_STATE_CHANGE = 'SageMaker Model Package State Change';

@@ -16,7 +16,8 @@ export interface ModelRegistryProps {
 }
 
 /** The EventBridge detail-type SageMaker emits when a model package (version) changes. */
-export const MODEL_PACKAGE_STATE_CHANGE = 'SageMaker Model Package State Change';
+export { MODEL_PACKAGE_STATE_CHANGE } from '../../shared/names';
+import { MODEL_PACKAGE_STATE_CHANGE } from '../../shared/names';
 
 /**
  * The model registry on AWS: a SageMaker model package group per pump type (the interface between

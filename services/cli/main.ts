@@ -10,6 +10,10 @@ import { registerSimulate } from './commands/simulate';
 import { registerStart } from './commands/start';
 import { registerWorker } from './commands/worker';
 import { registerModelServer } from './commands/model-server';
+import { registerAlerts } from './commands/alerts';
+import { registerEval } from './commands/eval';
+import { registerModels } from './commands/models';
+import { registerPumps } from './commands/pumps';
 
 /** Builds the `pumpwatch` command line. */
 export function buildProgram(): Command {
@@ -33,6 +37,10 @@ export function buildProgram(): Command {
   registerHistory(program, ctx);
   registerEvents(program, ctx);
   registerQuarantine(program, ctx);
+  registerPumps(program, ctx);
+  registerModels(program, ctx);
+  registerAlerts(program, ctx);
+  registerEval(program);
   registerModelServer(program);
   program.hook('postAction', () => context?.close());
   return program;

@@ -21,6 +21,7 @@ import { PipelineProcessor } from './pipeline/pipeline-processor';
 import { PumpDirectory } from './pipeline/pump-directory';
 import { FileRecordAudit } from './pipeline/record-audit';
 import { WindowSink } from './pipeline/window-sink';
+import { createLearningCoordinator, type LearningOptions } from '../registry/learning';
 import { Scheduler } from './scheduler';
 import { type InitialPosition, ShardSyncer } from './shard-syncer';
 
@@ -29,6 +30,8 @@ export interface WorkerOptions {
   readonly initialPosition?: InitialPosition;
   /** Called for pumps without a model after each of their windows (learning phase hook). */
   readonly onUnrouted?: ConstructorParameters<typeof WindowSink>[0]['onUnrouted'];
+  /** Train pumps' own baselines in their learning phase (ignored when onUnrouted is given). */
+  readonly learning?: LearningOptions;
 }
 
 /** A running consumer worker and the parts a caller may want to look at. */
@@ -64,6 +67,11 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
   const handoff = new DynamoDbHandoffStore(clients.doc, tables.windows);
   const directory = new PumpDirectory(new DynamoDbPumpRegistry(clients.doc, tables.pumps), clock, 60_000);
   const router = new ModelRouter(new DynamoDbModelRegistry(clients.doc, tables.models), clock, config.consumer.routeRefreshMs);
+  const learning =
+    options.learning && !options.onUnrouted
+      ? createLearningCoordinator(config, clients, { ...options.learning, clock, onPublished: (pumpId) => router.invalidate(pumpId) })
+      : undefined;
+  const onUnrouted = options.onUnrouted ?? learning?.onUnrouted;
   const inference = new InferenceClient(
     clients.sageMakerRuntime,
     {
@@ -127,7 +135,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
       processorFactory: (shardId) => {
         const shardLog = log.child({ shardId });
         const sink = new WindowSink(
-          { directory, router, inference, windows, state, outbox, relay, clock, log: shardLog, faults, onUnrouted: options.onUnrouted },
+          { directory, router, inference, windows, state, outbox, relay, clock, log: shardLog, faults, onUnrouted },
           {
             historyRetentionDays: 90,
             retryBaseMs: config.consumer.unscoredRetryMs,
@@ -163,6 +171,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
     },
     async stop() {
       await scheduler.stop();
+      await learning?.stop();
       await relay.stop();
     },
   };

@@ -4,7 +4,7 @@ import { ConditionPolicySchema } from '../../shared/schemas/condition';
 import type { PumpRecord } from '../../shared/schemas/pump';
 import { DynamoDbModelRegistry } from '../../shared/stores/model-registry';
 import { DynamoDbPumpRegistry } from '../../shared/stores/pump-registry';
-import { STANDARD_SUBSCRIPTIONS } from '../../shared/subscriptions';
+import { type AlertsConfig, standardAlertsConfig, subscriptionsOf } from '../alerts/config';
 import { DEMO_ZONES } from '../ingest/simulator';
 import { ensureTypeDefaultModels } from '../registry/bootstrap';
 import { applySubscriptions, type LocalTargetOptions } from './subscriptions';
@@ -22,7 +22,7 @@ export async function prepareFleet(
   pumps: readonly PumpRecord[],
   targets: LocalTargetOptions,
   nowMs: number,
-  options: { defaultModelTypes?: readonly string[] } = {},
+  options: { defaultModelTypes?: readonly string[]; alerts?: AlertsConfig } = {},
 ): Promise<void> {
   const registry = new DynamoDbPumpRegistry(clients.doc, config.names.tables.pumps);
   for (const p of pumps) await registry.put({ ...p, policy: p.policy ?? DEMO_POLICY });
@@ -33,5 +33,6 @@ export async function prepareFleet(
     config.window,
     nowMs,
   );
-  await applySubscriptions(clients.eventBridge, config.names.eventBusName, STANDARD_SUBSCRIPTIONS, targets);
+  const alerts = options.alerts ?? standardAlertsConfig();
+  await applySubscriptions(clients.eventBridge, config.names.eventBusName, subscriptionsOf(alerts), { ...targets, topics: alerts.topics });
 }

@@ -135,3 +135,66 @@ export class DynamoDbModelRegistry implements ModelRegistry {
     return (await this.list(modelGroup)).find((v) => v.status === 'Approved');
   }
 }
+
+/** What a model group serves: one pump's own models, or a pump type's default. */
+export type ModelGroupRef = { readonly kind: 'pump'; readonly pumpId: string } | { readonly kind: 'type'; readonly pumpType: string };
+
+/** Reads `pump-<pumpId>` / `type-<pumpType>`; undefined for any other name. */
+export function parseModelGroup(modelGroup: string): ModelGroupRef | undefined {
+  if (modelGroup.startsWith('pump-') && modelGroup.length > 5) return { kind: 'pump', pumpId: modelGroup.slice(5) };
+  if (modelGroup.startsWith('type-') && modelGroup.length > 5) return { kind: 'type', pumpType: modelGroup.slice(5) };
+  return undefined;
+}
+
+/**
+ * The registry in memory, with the same semantics as the DynamoDB adapter (versions reserved
+ * atomically, newest Approved wins). For unit tests and single-process tools.
+ */
+export class InMemoryModelRegistry implements ModelRegistry {
+  private readonly items = new Map<string, ModelVersion>();
+
+  private key(modelGroup: string, version: number): string {
+    return `${modelGroup}\u0000${version}`;
+  }
+
+  async reserve(
+    input: Pick<ModelVersion, 'modelGroup' | 'modelId' | 'family' | 'description' | 'metrics' | 'trainingPeriod'>,
+    nowMs: number,
+  ): Promise<ModelVersion> {
+    // Synchronous from here to the write, so concurrent reservations get distinct versions.
+    let version = 1;
+    for (const v of this.items.values()) if (v.modelGroup === input.modelGroup) version = Math.max(version, v.version + 1);
+    const item = ModelVersionSchema.parse({
+      ...input,
+      version,
+      status: 'Registering',
+      target: modelTarget(input.modelGroup, version),
+      createdAt: nowMs,
+      updatedAt: nowMs,
+    });
+    this.items.set(this.key(input.modelGroup, version), item);
+    return item;
+  }
+
+  async setStatus(modelGroup: string, version: number, status: ModelStatus, nowMs: number): Promise<ModelVersion> {
+    const item = this.items.get(this.key(modelGroup, version));
+    if (!item) throw new NotFoundError(`model ${modelGroup} v${version} does not exist`);
+    const next = { ...item, status, updatedAt: nowMs };
+    this.items.set(this.key(modelGroup, version), next);
+    return next;
+  }
+
+  async get(modelGroup: string, version: number): Promise<ModelVersion | undefined> {
+    return this.items.get(this.key(modelGroup, version));
+  }
+
+  async list(modelGroup?: string): Promise<ModelVersion[]> {
+    return [...this.items.values()]
+      .filter((v) => modelGroup === undefined || v.modelGroup === modelGroup)
+      .sort((a, b) => a.modelGroup.localeCompare(b.modelGroup) || b.version - a.version);
+  }
+
+  async approved(modelGroup: string): Promise<ModelVersion | undefined> {
+    return (await this.list(modelGroup)).find((v) => v.status === 'Approved');
+  }
+}

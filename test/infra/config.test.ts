@@ -2,11 +2,11 @@ import {
   CONTEXT_KEYS,
   isFargateSize,
   modelEndpointName,
-  modelPackageGroupName,
   parseStageConfig,
   stageConfigFromContext,
 } from '../../infra/config';
 import { ConfigError } from '../../shared/errors';
+import { modelPackageGroupName } from '../../shared/names';
 import { cdkJsonContext } from './helpers';
 
 const reader = (ctx: Record<string, unknown>) => (key: string) => ctx[key];

@@ -89,7 +89,7 @@ export class Cluster {
   /** Starts `pumpwatch worker` as a separate process. */
   startWorker(id: string, env: Record<string, string> = {}): ChildProcess {
     const log = createWriteStream(join(this.dir, `${id}.log`));
-    const child = spawn(process.execPath, [join(ROOT, 'bin/pumpwatch.js'), '--no-env-file', 'worker', '--worker-id', id], {
+    const child = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/wprof'] : []), join(ROOT, 'bin/pumpwatch.js'), '--no-env-file', 'worker', '--worker-id', id], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

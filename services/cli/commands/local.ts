@@ -4,11 +4,11 @@ import { configureLogging } from '../../../shared/logging';
 import { ENV } from '../../../shared/env';
 import { PumpEventDetailSchema } from '../../../shared/schemas/events';
 import { DynamoDbModelRegistry } from '../../../shared/stores/model-registry';
-import { STANDARD_SUBSCRIPTIONS } from '../../../shared/subscriptions';
 import { PUMP_TYPES } from '../../ingest/simulator';
 import { ensureTypeDefaultModels } from '../../registry/bootstrap';
 import { startLocalStack } from '../../local/stack';
-import { applySubscriptions, listenerName } from '../../local/subscriptions';
+import { readAlertsConfig, subscriptionsOf } from '../../alerts/config';
+import { applySubscriptions, listenToSubscriptions } from '../../local/subscriptions';
 import { DEFAULT_ENV_FILE, writeEnvFile } from '../env-file';
 import type { EventBridgeEnvelope } from '../../local/eventbridge/index';
 import { formatEventLine } from './events';
@@ -45,17 +45,17 @@ export function registerLocal(program: Command): void {
       const dataDir = opts.inMemory ? undefined : resolve(opts.data);
       const stack = await startLocalStack({ dataDir, shardCount: Number(opts.shards) });
       const targetsDir = resolve(dataDir ?? '.pumpwatch/in-memory', 'subscriptions');
-      for (const sub of STANDARD_SUBSCRIPTIONS) {
-        for (const t of sub.targets) stack.eventBridge.addListener(listenerName(t), (e) => (opts.quiet ? undefined : printDelivered(sub.name, e)));
-      }
-      await applySubscriptions(stack.clients.eventBridge, stack.config.names.eventBusName, STANDARD_SUBSCRIPTIONS, { dir: targetsDir });
+      const alerts = readAlertsConfig({ env: process.env });
+      const subscriptions = subscriptionsOf(alerts);
+      listenToSubscriptions(stack.eventBridge, subscriptions, (rule, e) => (opts.quiet ? undefined : printDelivered(rule, e)));
+      await applySubscriptions(stack.clients.eventBridge, stack.config.names.eventBusName, subscriptions, { dir: targetsDir, topics: alerts.topics });
       const published = await ensureTypeDefaultModels(
         { registry: new DynamoDbModelRegistry(stack.clients.doc, stack.config.names.tables.models), s3: stack.clients.s3, bucket: stack.config.names.bucketName },
         Object.keys(PUMP_TYPES),
         stack.config.window,
         Date.now(),
       );
-      writeEnvFile(opts.envFile, stack.env, `written by pumpwatch local up at ${new Date().toISOString()}; valid while it runs`);
+      writeEnvFile(opts.envFile, { ...stack.env, [ENV.subscriptionsDir]: targetsDir }, `written by pumpwatch local up at ${new Date().toISOString()}; valid while it runs`);
       process.stdout.write(
         [
           `local stack up (${dataDir ? `data in ${dataDir}` : 'in memory'})`,
@@ -64,7 +64,7 @@ export function registerLocal(program: Command): void {
           `  s3           ${stack.config.endpoints.s3}  bucket ${stack.config.names.bucketName}`,
           `  eventbridge  ${stack.config.endpoints.eventBridge}  bus ${stack.config.names.eventBusName}`,
           `  sagemaker    ${stack.config.endpoints.sageMakerRuntime}  endpoint ${stack.config.names.modelEndpointName}`,
-          `  subscriptions: ${STANDARD_SUBSCRIPTIONS.map((s) => s.name).join(', ')} (files under ${targetsDir})`,
+          `  subscriptions: ${subscriptions.map((s) => s.name).join(', ')} (files under ${targetsDir}${alerts.source ? `; from ${alerts.source}` : ''})`,
           published.length ? `  default models published: ${published.join(', ')}` : '  default models: already approved',
           `environment written to ${opts.envFile}; other commands read it from there.`,
           'Ctrl-C to stop.',

@@ -4,13 +4,13 @@ import { ENV } from '../../../shared/env';
 import { configureLogging } from '../../../shared/logging';
 import type { PumpStateItem } from '../../../shared/stores/state-store';
 import { DynamoDbStateStore } from '../../../shared/stores/state-store';
-import { STANDARD_SUBSCRIPTIONS } from '../../../shared/subscriptions';
 import { createWorker } from '../../consumer/worker';
 import { KinesisProducer } from '../../ingest/producer';
 import { FleetSimulator, parseFault } from '../../ingest/simulator';
 import { prepareFleet } from '../../local/fleet';
 import { startLocalStack } from '../../local/stack';
-import { listenerName } from '../../local/subscriptions';
+import { readAlertsConfig, subscriptionsOf } from '../../alerts/config';
+import { listenToSubscriptions } from '../../local/subscriptions';
 import { iso, num, paint, stateColor, table } from '../output';
 import { deliveredLine } from './local';
 import { runSimulation } from './simulate';
@@ -75,22 +75,19 @@ export function registerStart(program: Command): void {
       say('starting the local stack...');
       const stack = await startLocalStack({ dataDir: opts.data ? resolve(opts.data) : undefined, env: DEMO_WINDOW_ENV });
       const alerts: string[] = [];
-      for (const sub of STANDARD_SUBSCRIPTIONS) {
-        for (const t of sub.targets) {
-          stack.eventBridge.addListener(listenerName(t), (e) => {
-            // The alarm topic and the condition log both see condition changes; show each once.
-            if (sub.name === 'pump-condition-log' && e['detail-type'] === 'Pump Condition Changed' && (e.detail as { state?: string }).state === 'ALARM') return;
-            const line = deliveredLine(sub.name, e);
-            if (!line) return;
-            alerts.push(line);
-            say(line);
-          });
-        }
-      }
+      const alertsConfig = readAlertsConfig({ env: process.env });
+      listenToSubscriptions(stack.eventBridge, subscriptionsOf(alertsConfig), (rule, e) => {
+        // The alarm topic and the condition log both see condition changes into ALARM; show each once.
+        if (rule === 'pump-condition-log' && e['detail-type'] === 'Pump Condition Changed' && (e.detail as { state?: string }).state === 'ALARM') return;
+        const line = deliveredLine(rule, e);
+        if (!line) return;
+        alerts.push(line);
+        say(line);
+      });
       const faults = (opts.fault.length ? opts.fault : DEMO_FAULTS).map((f) => parseFault(f));
       const sim = new FleetSimulator({ pumps: Number(opts.pumps), types: ['centrifugal', 'booster'], faults }, Date.now());
       say(`registering ${sim.pumps.length} pumps and fitting the pump-type default models...`);
-      await prepareFleet(stack.config, stack.clients, sim.pumps, { dir: resolve(opts.data ?? '.pumpwatch/demo', 'subscriptions') }, Date.now());
+      await prepareFleet(stack.config, stack.clients, sim.pumps, { dir: resolve(opts.data ?? '.pumpwatch/demo', 'subscriptions') }, Date.now(), { alerts: alertsConfig });
       const worker = createWorker(stack.config, stack.clients);
       worker.start();
       const producer = new KinesisProducer(stack.clients.kinesis, { streamName: stack.config.names.streamName });

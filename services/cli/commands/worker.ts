@@ -26,10 +26,11 @@ export function registerWorker(program: Command, ctx: () => CliContext): void {
     .command('worker')
     .description('run one consumer worker (leases shards, windows, scores, writes states and events); scale by running more')
     .option('--worker-id <id>', 'worker id (default: host-pid-random)')
-    .action(async (opts: { workerId?: string }) => {
+    .option('--no-learning', 'do not train baselines for pumps without a model (they stay LEARNING)')
+    .action(async (opts: { workerId?: string; learning: boolean }) => {
       const c = ctx();
       configureLogging({ level: c.config.logLevel });
-      const worker = createWorker(opts.workerId ? { ...c.config, workerId: opts.workerId } : c.config, c.clients);
+      const worker = createWorker(opts.workerId ? { ...c.config, workerId: opts.workerId } : c.config, c.clients, opts.learning ? { learning: {} } : {});
       worker.start();
       await untilSignal(() => worker.stop());
       c.close();

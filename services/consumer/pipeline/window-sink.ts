@@ -7,7 +7,7 @@ import type { PumpRecord } from '../../../shared/schemas/pump';
 import type { OutboxStore } from '../../../shared/stores/outbox-store';
 import type { PumpStateItem, StateStore } from '../../../shared/stores/state-store';
 import { type WindowItem, type WindowStore, unscoredPartition, windowSortKey } from '../../../shared/stores/window-store';
-import { type ConditionMemory, evaluateSilence, evaluateWindow, INITIAL_MEMORY } from '../core/condition';
+import { type ConditionMemory, evaluateSilence, evaluateWindow, INITIAL_MEMORY, type ScoreInput } from '../core/condition';
 import type { ClosedWindow } from '../core/windowing';
 import { buildWindowEvents, enrolledEvent, silenceEvent } from './events';
 import { type InferenceClient, InferenceError } from './inference-client';
@@ -40,6 +40,11 @@ export interface WindowSinkOptions {
   readonly pumpConcurrency: number;
   /** Windows scored in one call when a pump has several waiting (catch-up). */
   readonly maxWindowsPerCall: number;
+}
+
+/** The score input of condition evaluation from a stored window (null when it has no model). */
+function scoreOf(item: WindowItem): ScoreInput | null {
+  return item.score ? { score: item.score.score, threshold: item.score.threshold, warningThreshold: item.score.warningThreshold } : null;
 }
 
 interface PendingPump {
@@ -78,6 +83,7 @@ export class WindowSink {
   private readonly stateCache = new Map<string, PumpStateItem | null>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly watched = new Set<string>();
+  private readonly announced = new Set<string>();
   readonly stats: SinkStats = { windows: 0, scored: 0, unscored: 0, unrouted: 0, duplicates: 0, events: 0 };
 
   constructor(
@@ -126,13 +132,18 @@ export class WindowSink {
   }
 
   private async handlePump(pumpId: string, windows: ClosedWindow[]): Promise<void> {
-    const { pump, enrolled } = await this.deps.directory.get(pumpId);
-    if (enrolled) await this.emit([enrolledEvent(pump)]);
+    const { pump } = await this.deps.directory.get(pumpId);
+    if (!this.announced.has(pumpId)) {
+      // `Pump Enrolled` has a fixed id per pump: whoever sees the pump first writes it, once, even
+      // if the worker that registered the pump crashed before announcing it.
+      await this.emit([enrolledEvent(pump)]);
+      this.announced.add(pumpId);
+    }
     this.stats.windows += windows.length;
     const queued = this.pending.get(pumpId);
     if (queued) {
       // Older windows of this pump are still UNSCORED: queue behind them to keep window order.
-      for (const w of windows) queued.items.push(await this.store(this.baseItem(w, 'UNSCORED', 'queued behind an unscored window')));
+      for (const w of windows) queued.items.push((await this.store(this.baseItem(w, 'UNSCORED', 'queued behind an unscored window'))).item);
       this.stats.unscored += windows.length;
       return;
     }
@@ -148,19 +159,76 @@ export class WindowSink {
         stored.push(this.baseItem(w, 'UNSCORED', scores && 'error' in scores ? scores.error : 'not scored'));
       }
     });
-    for (const item of stored) {
-      const durable = await this.store(item);
-      if (durable.status === 'UNSCORED') {
-        this.queue(pumpId, durable);
+    await this.storeAndApply(pump, stored);
+  }
+
+  /**
+   * Stores windows of one pump in order and applies them to its condition with one state write
+   * for the lot (catch-up and replays close many windows of a pump at once). Each history item is
+   * written with the outcome it leads to; a window found already stored keeps its first result.
+   * A crash before the state write replays to the same outcome: the evaluation is a pure function
+   * of the stored state and the stored scores, and events are put-if-absent by id.
+   */
+  private async storeAndApply(pump: PumpRecord, items: readonly WindowItem[]): Promise<void> {
+    const policy = this.deps.directory.policyOf(pump);
+    const current = await this.loadState(pump.pumpId);
+    let memory: ConditionMemory = current?.memory ?? INITIAL_MEMORY;
+    const events: PumpEvent[] = [];
+    const applied: WindowItem[] = [];
+    for (const item of items) {
+      if (this.pending.has(pump.pumpId) || item.status === 'UNSCORED') {
+        // Behind an UNSCORED window (or one itself): stored as it is, applied when the queue drains.
+        const { item: durable } = await this.store(item);
+        this.queue(pump.pumpId, durable);
         continue;
       }
-      if (this.pending.has(pumpId)) {
-        // A stored result from before a crash, behind a window that is UNSCORED now: it waits too.
-        this.pending.get(pumpId)!.items.push(durable);
-        continue;
+      let ev = evaluateWindow(memory, { vector: item.features, score: scoreOf(item) }, policy);
+      const { created, item: durable } = await this.store(ev.applied ? { ...item, level: ev.windowLevel, state: ev.memory.state } : item);
+      if (!created) {
+        if (durable.status === 'UNSCORED') {
+          this.queue(pump.pumpId, durable);
+          continue;
+        }
+        ev = evaluateWindow(memory, { vector: durable.features, score: scoreOf(durable) }, policy);
       }
-      await this.apply(pump, durable);
+      if (!ev.applied) continue; // an older window: the state never goes back
+      memory = ev.memory;
+      events.push(...buildWindowEvents(pump, durable, ev, policy.zones));
+      applied.push(durable);
     }
+    if (applied.length === 0) return;
+    for (const e of events) if (await this.deps.outbox.add(e, this.deps.clock.now())) this.stats.events += 1;
+    if (events.length > 0) this.reach('after-outbox-write');
+    const next = this.nextState(pump.pumpId, current, memory, applied[applied.length - 1]!);
+    if (!(await this.deps.state.put(next, current?.version ?? 0))) {
+      // Someone else moved the state: fall back to one window at a time, re-reading as we go.
+      this.stateCache.delete(pump.pumpId);
+      for (const item of applied) await this.apply(pump, item);
+      return;
+    }
+    this.stateCache.set(pump.pumpId, next);
+    this.reach('after-state-write');
+    if (applied.some((i) => i.status === 'UNROUTED')) this.deps.onUnrouted?.(pump);
+    await this.deps.relay.publish(events);
+    if (events.length > 0) this.reach('after-put-events');
+  }
+
+  private nextState(pumpId: string, current: PumpStateItem | null, memory: ConditionMemory, item: WindowItem): PumpStateItem {
+    const now = this.deps.clock.now();
+    return {
+      pumpId,
+      version: (current?.version ?? 0) + 1,
+      memory,
+      lastScore: item.score?.score ?? current?.lastScore ?? null,
+      lastThreshold: item.score?.threshold ?? current?.lastThreshold ?? null,
+      lastModel: item.model ?? current?.lastModel ?? null,
+      topChannels: Object.entries(item.score?.contributions ?? {})
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([c]) => c),
+      updatedAt: now,
+      lastSeenAt: now,
+    };
   }
 
   private baseItem(w: ClosedWindow, status: WindowItem['status'], lastError?: string): WindowItem {
@@ -181,14 +249,15 @@ export class WindowSink {
   }
 
   /** Writes the window unless it exists; returns what is stored (the first result wins). */
-  private async store(item: WindowItem): Promise<WindowItem> {
-    const { created, item: durable } = await this.deps.windows.putIfAbsent(item);
-    if (!created) this.stats.duplicates += 1;
+  private async store(item: WindowItem): Promise<{ created: boolean; item: WindowItem }> {
+    const result = await this.deps.windows.putIfAbsent(item);
+    const durable = result.item;
+    if (!result.created) this.stats.duplicates += 1;
     else if (durable.status === 'SCORED') this.stats.scored += 1;
     else if (durable.status === 'UNSCORED') this.stats.unscored += 1;
     else this.stats.unrouted += 1;
     this.reach('after-history-write');
-    return durable;
+    return result;
   }
 
   private queue(pumpId: string, item: WindowItem): void {
@@ -226,29 +295,14 @@ export class WindowSink {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.loadState(pump.pumpId, attempt > 0);
       const memory: ConditionMemory = current?.memory ?? INITIAL_MEMORY;
-      const score = item.score ? { score: item.score.score, threshold: item.score.threshold, warningThreshold: item.score.warningThreshold } : null;
-      const ev = evaluateWindow(memory, { vector: item.features, score }, policy);
+      const ev = evaluateWindow(memory, { vector: item.features, score: scoreOf(item) }, policy);
       if (!ev.applied) return; // an older window: the state never goes back
       const events = buildWindowEvents(pump, item, ev, policy.zones);
       for (const e of events) {
         if (await this.deps.outbox.add(e, this.deps.clock.now())) this.stats.events += 1;
       }
       if (events.length > 0) this.reach('after-outbox-write');
-      const now = this.deps.clock.now();
-      const next: PumpStateItem = {
-        pumpId: pump.pumpId,
-        version: (current?.version ?? 0) + 1,
-        memory: ev.memory,
-        lastScore: item.score?.score ?? current?.lastScore ?? null,
-        lastThreshold: item.score?.threshold ?? current?.lastThreshold ?? null,
-        lastModel: item.model ?? current?.lastModel ?? null,
-        topChannels: Object.entries(item.score?.contributions ?? {})
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 3)
-          .map(([c]) => c),
-        updatedAt: now,
-        lastSeenAt: now,
-      };
+      const next = this.nextState(pump.pumpId, current, ev.memory, item);
       if (await this.deps.state.put(next, current?.version ?? 0)) {
         this.stateCache.set(pump.pumpId, next);
         this.reach('after-state-write');
@@ -263,9 +317,12 @@ export class WindowSink {
     throw new Error(`pump ${pump.pumpId}: state kept changing under window ${item.windowStart}`);
   }
 
+  /** Writes events to the outbox and publishes the ones this call created. */
   private async emit(events: PumpEvent[]): Promise<void> {
-    for (const e of events) if (await this.deps.outbox.add(e, this.deps.clock.now())) this.stats.events += 1;
-    await this.deps.relay.publish(events);
+    const created: PumpEvent[] = [];
+    for (const e of events) if (await this.deps.outbox.add(e, this.deps.clock.now())) created.push(e);
+    this.stats.events += created.length;
+    await this.deps.relay.publish(created);
   }
 
   /** Re-queues UNSCORED windows found in the history (after a restart or a lease move). */

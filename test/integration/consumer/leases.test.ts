@@ -1,3 +1,4 @@
+import { DynamoDbOutboxStore } from '../../../shared/stores/outbox-store';
 import { Cluster, concurrentOwners, expectedWindows } from '../../support/cluster';
 import { waitForWindows } from '../../support/effects';
 import { waitFor } from '../../support/waiting';
@@ -86,6 +87,10 @@ describe('shard leases across worker processes', () => {
     const audit = cluster.audit();
     const processed = new Set(audit.map((a) => `${a.s}|${a.q}`));
     expect(cluster.sent.filter((s) => !processed.has(`${s.placement.shardId}|${s.placement.sequenceNumber}`))).toEqual([]);
+    // one Pump Enrolled event per auto-enrolled pump, however many workers saw it
+    const outbox = new DynamoDbOutboxStore(cluster.stack.clients.doc, cluster.stack.config.names.tables.events);
+    const enrolled = (await outbox.list({ limit: 10_000 })).filter((e) => e.detailType === 'Pump Enrolled');
+    expect(enrolled.map((e) => e.pumpId).sort()).toEqual([...new Set(cluster.sent.map((s) => s.pumpId))].sort());
     // a resumed after b's last checkpoint: it re-read some records b had processed (at least once)
     const reRead = audit.filter((x) => x.w === 'a' && victimShards.includes(x.s));
     expect(reRead.length).toBeGreaterThan(0);

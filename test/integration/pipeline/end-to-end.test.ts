@@ -64,6 +64,11 @@ describe('pipeline end to end', () => {
     // assess: states
     const states = new DynamoDbStateStore(stack.clients.doc, stack.config.names.tables.state);
     await waitFor('P-0002 in ALARM', async () => (await states.get('P-0002'))?.memory.state === 'ALARM', 60_000);
+    // the healthy pumps (possibly on another shard) end up NORMAL, never raised
+    await waitFor('healthy pumps evaluated', async () => {
+      const [a, c] = [await states.get('P-0001'), await states.get('P-0003')];
+      return a && c && a.memory.lastWindowStart !== null && c.memory.lastWindowStart !== null;
+    });
     expect((await states.get('P-0001'))?.memory.state).toBe('NORMAL');
     expect((await states.get('P-0003'))?.memory.state).toBe('NORMAL');
     // window history: one item per (pump, window), scored by the type's default model
