@@ -83,8 +83,8 @@ export class Scheduler {
           nextTake = 0;
         }
         if (now >= nextTake) {
-          nextTake = now + this.options.takerIntervalMs;
           await coordinator.takeLeases();
+          nextTake = Math.min(now + this.options.takerIntervalMs, coordinator.nextExpiryAt() ?? Number.POSITIVE_INFINITY);
         }
         this.reconcile();
         this.logMetrics(now);

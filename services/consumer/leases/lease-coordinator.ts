@@ -50,6 +50,7 @@ export class LeaseCoordinator {
   private readonly held = new Map<string, Held>();
   private readonly observations = new Map<string, Observation>();
   private stopped = false;
+  private nextExpiry: number | undefined;
 
   constructor(
     private readonly store: LeaseStore,
@@ -167,6 +168,15 @@ export class LeaseCoordinator {
     const keys = new Set(all.map((l) => l.leaseKey));
     for (const k of this.observations.keys()) if (!keys.has(k)) this.observations.delete(k);
 
+    // When the next lease we watch would expire: the scheduler runs the taker then, rather than
+    // up to a whole taker interval later, so a takeover needs failover + one interval at most.
+    this.nextExpiry = undefined;
+    for (const leases of owners.values()) {
+      for (const l of leases) {
+        const at = this.observations.get(l.leaseKey)!.observedAt + this.options.failoverTimeMs + 1;
+        if (this.nextExpiry === undefined || at < this.nextExpiry) this.nextExpiry = at;
+      }
+    }
     const workers = owners.size + 1;
     const target = Math.min(this.options.maxLeasesForWorker, Math.ceil(active.length / workers));
     const mine = this.held.size;
@@ -210,6 +220,11 @@ export class LeaseCoordinator {
 
   private adopt(lease: Lease, now: number): void {
     this.held.set(lease.shardId, { lease, validFrom: now, handoverRequested: false, chain: Promise.resolve() });
+  }
+
+  /** The local time at which the next watched lease would expire, if any. */
+  nextExpiryAt(): number | undefined {
+    return this.nextExpiry;
   }
 
   /** Moves the checkpoint of a held lease. Throws LeaseLostError when the lease is gone. */

@@ -134,7 +134,9 @@ describe('model routing on a running worker', () => {
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBe(WINDOW_MS);
   }, 60_000);
   it('shadow-scores a pending version beside the live model, changing nothing live', async () => {
-    // prepare: a pending v3 while v1 serves
+    // prepare: a pending v3 while v1 serves; the pump goes quiet so the passes see a fixed history
+    await traffic.stop();
+    await new Promise((r) => setTimeout(r, 2 * WINDOW_MS + 3_000));
     const { config, clients } = stack;
     const deps = { registry, s3: clients.s3, bucket: config.names.bucketName };
     const trained = fitPreset(pumpId, PCA_T2Q_PRESET, healthyWindows(PUMP_TYPE, WINDOW_MS, 3, 5, 99), Date.now());

@@ -55,6 +55,18 @@ describe('LeaseCoordinator', () => {
     expect((await store.get(leaseKeyOf(APP, 's0')))!.ownerSwitchesSinceCheckpoint).toBe(1);
   });
 
+  it('says when the next watched lease would expire, so the taker need not wait a whole interval', async () => {
+    const store = new InMemoryLeaseStore();
+    const clock = new ManualClock(1_000);
+    store.put(lease('s0', { leaseOwner: 'other', leaseCounter: 3 }));
+    const c = coordinator(store, clock, 'me');
+    await c.takeLeases();
+    expect(c.nextExpiryAt()).toBe(1_000 + 10_000 + 1);
+    clock.set(1_000 + 10_000 + 1);
+    await c.takeLeases();
+    expect(c.heldShardIds()).toEqual(['s0']);
+  });
+
   it('does not take a lease whose owner keeps renewing', async () => {
     const store = new InMemoryLeaseStore();
     const clock = new ManualClock(0);
