@@ -9,6 +9,7 @@ export type ApiErrorType =
   | 'LimitExceededException'
   | 'SerializationException'
   | 'UnknownOperationException'
+  | 'ThrottlingException'
   | 'InternalException';
 
 /**

@@ -13,6 +13,7 @@
  * See README.md beside this file.
  */
 export { startEventBridgeServer, type EventBridgeServer, type EventBridgeServerOptions } from './server';
+export type { PutEventsFault } from './operations';
 export { EventBridgeEnvelopeSchema, type EventBridgeEnvelope } from './envelope';
 export { listenerArn, LISTENER_ARN_PREFIX } from './targets';
 export type { DeadLetterRecord, DeliveryInfo, EventListener, ExhaustedCondition } from './delivery';

@@ -11,6 +11,15 @@ import { buildEnvelope } from './envelope';
 import { DEFAULT_BUS, type BusRecord, type RuleRecord, type StateStore } from './state-store';
 import { checkTarget, targetPayload } from './targets';
 
+/**
+ * A PutEvents fault for the next `calls` calls: `throttle` fails the whole call with
+ * ThrottlingException; `failEntries` fails every `every`-th entry (from the first) with
+ * `errorCode` and delivers the rest, as EventBridge does on a partial failure.
+ */
+export type PutEventsFault =
+  | { kind: 'throttle'; calls: number }
+  | { kind: 'failEntries'; calls: number; every: number; errorCode: 'InternalFailure' | 'ThrottlingException' | 'MalformedDetail' };
+
 /** AWS's limit on the summed entry sizes of one PutEvents call. */
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 /** AWS's limit on targets per rule. */
@@ -169,14 +178,36 @@ export class EventBridgeService {
 
   // ---- events ----
 
+  /** Faults to inject into the next PutEvents calls (tests of publishers' retry handling). */
+  private readonly putEventsFaults: PutEventsFault[] = [];
+
+  /** Queues a PutEvents fault; see {@link PutEventsFault}. */
+  injectPutEventsFault(fault: PutEventsFault): void {
+    this.putEventsFaults.push({ ...fault });
+  }
+
+  clearPutEventsFaults(): void {
+    this.putEventsFaults.length = 0;
+  }
+
   private putEvents(body: unknown): JsonObject {
+    const fault = this.putEventsFaults[0];
+    if (fault) {
+      fault.calls -= 1;
+      if (fault.calls <= 0) this.putEventsFaults.shift();
+      if (fault.kind === 'throttle') throw new EventBridgeApiError('ThrottlingException', 'Rate exceeded (injected).');
+    }
     const req = parseRequest(api.PutEventsRequestSchema, body);
     const total = req.Entries.reduce((n, e) => n + entrySize(e), 0);
     if (total > PUT_EVENTS_MAX_BYTES) {
       throw validationError(`Total size of the entries in the request is over the limit (${total} bytes > ${PUT_EVENTS_MAX_BYTES}).`);
     }
     const nowMs = this.opts.clock.now();
-    const entries = req.Entries.map((entry) => this.putEvent(entry, nowMs));
+    const entries = req.Entries.map((entry, i) =>
+      fault?.kind === 'failEntries' && i % fault.every === 0
+        ? { ErrorCode: fault.errorCode, ErrorMessage: 'injected entry failure' }
+        : this.putEvent(entry, nowMs),
+    );
     const failed = entries.filter((e) => 'ErrorCode' in e).length;
     return { FailedEntryCount: failed, Entries: entries };
   }

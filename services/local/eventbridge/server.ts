@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../../../shared/clock';
 import { getLogger, type Logger } from '../../../shared/logging';
 import { EventBridgeApiError } from './api-errors';
 import { Dispatcher, type DeadLetterRecord, type EventListener, type RetrySettings } from './delivery';
-import { EventBridgeService } from './operations';
+import { EventBridgeService, type PutEventsFault } from './operations';
 import { StateStore } from './state-store';
 
 /** Options of {@link startEventBridgeServer}. */
@@ -53,6 +53,9 @@ export interface EventBridgeServer {
   drain(timeoutMs?: number): Promise<void>;
   /** The latest dead letters (up to 1000), oldest first. */
   deadLetters(): readonly DeadLetterRecord[];
+  /** Makes the next PutEvents calls fail (throttled, or some entries failed). For tests. */
+  injectPutEventsFault(fault: PutEventsFault): void;
+  clearFaults(): void;
   /** Stops accepting requests, drains deliveries (bounded by closeTimeoutMs), frees the port. Idempotent. */
   close(): Promise<void>;
 }
@@ -187,6 +190,8 @@ export async function startEventBridgeServer(opts: EventBridgeServerOptions = {}
     removeListener: (name) => dispatcher.removeListener(name),
     drain: (timeoutMs) => dispatcher.drain(timeoutMs),
     deadLetters: () => dispatcher.deadLetters(),
+    injectPutEventsFault: (fault) => service.injectPutEventsFault(fault),
+    clearFaults: () => service.clearPutEventsFaults(),
     close: () => {
       closed ??= (async () => {
         closing = true;
