@@ -5,8 +5,9 @@ import { predictionsCsv, runSkabEval, type SkabEvalResult } from '../../../servi
 import { DEFAULT_PRESET } from '../../../services/model-server/training/presets';
 import { evaluateSkabSeries } from '../../../services/model-server/training/replay';
 import { parseSkabCsv, SKAB_TRAIN_ROWS } from '../../../services/model-server/training/skab';
+import { sharedDataPath } from '../../support/shared-data';
 
-const SKAB = resolve(__dirname, '../../../../shared/data/skab');
+const SKAB = sharedDataPath('skab');
 const FILES = ['valve1/1.csv', 'valve1/11.csv'];
 
 /**

@@ -7,9 +7,11 @@ import { DETAIL_TYPES } from '../../../shared/schemas/events';
 import { STANDARD_SUBSCRIPTIONS } from '../../../shared/subscriptions';
 import { pumpEvent } from './pump-events';
 import { runAlerts } from './run-cli';
+import { sharedDataPath } from '../../support/shared-data';
 
 /** The EventBridge conformance cases (see test/unit/event-pattern/conformance.test.ts). */
-const CASES_DIR = path.resolve(__dirname, '../../../../shared/data/eventbridge-patterns');
+const CASES_DIR = sharedDataPath('eventbridge-patterns');
+const itWithCases = fs.existsSync(CASES_DIR) ? it : it.skip;
 
 const alarmPattern = { source: ['pumpwatch'], 'detail-type': [DETAIL_TYPES.conditionChanged], detail: { state: ['ALARM'] } };
 
@@ -107,7 +109,7 @@ describe('pumpwatch alerts test', () => {
       expect(run.stderr).toMatch(/required option '--event <file>'/);
     });
 
-    it('gives every EventBridge conformance case the exit code its name says', async () => {
+    itWithCases(`gives every EventBridge conformance case the exit code its name says (skipped when ${CASES_DIR} is absent)`, async () => {
       const names = fs.readdirSync(CASES_DIR).filter((f) => f.endsWith('.json5'));
       expect(names.length).toBeGreaterThanOrEqual(100);
       for (const name of names) {

@@ -5,8 +5,9 @@ import { DEFAULT_PRESET, PCA_T2Q_PRESET, PRESETS } from '../../../../services/mo
 import { evaluateSkabSeries } from '../../../../services/model-server/training/replay';
 import { addConfusion, parseSkabCsv, skabMetrics } from '../../../../services/model-server/training/skab';
 import { ConditionPolicySchema } from '../../../../shared/schemas/condition';
+import { sharedDataPath } from '../../../support/shared-data';
 
-const SKAB = resolve(__dirname, '../../../../../shared/data/skab');
+const SKAB = sharedDataPath('skab');
 
 describe('presets', () => {
   it.each([...PRESETS.values()].map((p) => [p.name, p] as const))('%s names a registered family, valid options and a valid policy', (_name, preset) => {
