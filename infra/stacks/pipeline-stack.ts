@@ -37,31 +37,20 @@ export const APPLICATION_NAMES = { consumer: 'pumpwatch-consumer', replay: 'pump
  * environment is exactly what `loadConfig` reads — including knobs added to the schema later.
  */
 export function runtimeConfig(config: StageConfig, names: PumpwatchStackProps['names'], applicationName: string): Config {
-  const t = names.tables;
-  return loadConfig({
-    [ENV.stage]: config.stage,
-    [ENV.region]: config.region,
-    [ENV.logLevel]: config.logLevel,
-    [ENV.streamName]: names.streamName,
-    [ENV.bucketName]: names.bucketName,
-    [ENV.eventBusName]: names.eventBusName,
-    [ENV.modelEndpointName]: modelEndpointName(config),
-    [ENV.leaseTable]: t.leases,
-    [ENV.pumpTable]: t.pumps,
-    [ENV.stateTable]: t.state,
-    [ENV.windowTable]: t.windows,
-    [ENV.eventTable]: t.events,
-    [ENV.modelTable]: t.models,
-    [ENV.quarantineTable]: t.quarantine,
-    [ENV.replayTable]: t.replay,
-    [ENV.windowSizeMs]: String(config.window.sizeMs),
-    [ENV.windowHopMs]: String(config.window.hopMs),
-    [ENV.outOfOrdernessMs]: String(config.window.outOfOrdernessMs),
-    [ENV.allowedLatenessMs]: String(config.window.allowedLatenessMs),
-    [ENV.idleTimeoutMs]: String(config.window.idleTimeoutMs),
-    [ENV.maxFutureSkewMs]: String(config.window.maxFutureSkewMs),
-    [ENV.applicationName]: applicationName,
-  });
+  return loadConfig(
+    { [ENV.stage]: config.stage, [ENV.region]: config.region, [ENV.logLevel]: config.logLevel },
+    {
+      names: {
+        streamName: names.streamName,
+        bucketName: names.bucketName,
+        eventBusName: names.eventBusName,
+        modelEndpointName: modelEndpointName(config),
+        tables: { ...names.tables },
+      },
+      window: { ...config.window },
+      applicationName,
+    },
+  );
 }
 
 /**

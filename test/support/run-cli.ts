@@ -1,4 +1,4 @@
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { buildProgram } from '../../services/cli/main';
 import { PumpwatchError } from '../../shared/errors';
 
@@ -10,14 +10,14 @@ export interface CliRun {
 }
 
 /**
- * Runs `pumpwatch ARGS…` in process with `env` added to the environment (e.g. a local stack's),
- * the way bin/pumpwatch.js does: CommanderError → 2, PumpwatchError → 1 with a line on stderr.
+ * Parses `args` with `program` the way bin/pumpwatch.js runs the CLI, capturing what it prints:
+ * CommanderError → exit 2, PumpwatchError → one line on stderr and exit 1, otherwise the
+ * `process.exitCode` the action set (0 when none). The environment file is ignored.
  */
-export async function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+export async function captureCli(program: Command, args: readonly string[]): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
-  const savedEnv = { ...process.env };
-  Object.assign(process.env, env);
+  program.configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
   const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     out.push(String(chunk));
     return true;
@@ -30,8 +30,6 @@ export async function runCli(args: readonly string[], env: Record<string, string
   process.exitCode = undefined;
   let code: number;
   try {
-    const program = buildProgram();
-    program.configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
     await program.parseAsync(['node', 'pumpwatch', '--no-env-file', ...args]);
     code = typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
@@ -44,8 +42,18 @@ export async function runCli(args: readonly string[], env: Record<string, string
     process.exitCode = savedCode;
     stdout.mockRestore();
     stderr.mockRestore();
+  }
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/** Runs the whole `pumpwatch ARGS…` in process with `env` added to the environment (e.g. a local stack's). */
+export async function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  const savedEnv = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return await captureCli(buildProgram(), args);
+  } finally {
     for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
     Object.assign(process.env, savedEnv);
   }
-  return { code, stdout: out.join(''), stderr: err.join('') };
 }
