@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../shared/errors';
+import { MODEL_PACKAGE_STATE_CHANGE } from '../../shared/names';
 import type { Logger } from '../../shared/logging';
 import { describeIssues } from '../../shared/schemas/issues';
 import type { PumpRecord } from '../../shared/schemas/pump';
@@ -19,7 +20,6 @@ import { METADATA } from './sagemaker-registry';
  */
 
 /** The EventBridge detail-type of a model package version change. */
-import { MODEL_PACKAGE_STATE_CHANGE } from '../../shared/names';
 export { MODEL_PACKAGE_STATE_CHANGE };
 
 /** The part of the event the handler reads; other fields pass through. */
