@@ -2,10 +2,11 @@ import { consumerBenchmark } from './consumer';
 import { hotPathBenchmark } from './hotpath';
 import { memoryBenchmark } from './memory';
 import { modelsBenchmark } from './models';
+import { replayBenchmark } from './replay';
 import { type Benchmark, type Figure, printTable, writeJson } from './harness';
 
 /** Every benchmark, in the order they run. Later work adds its own here. */
-const BENCHMARKS: Benchmark[] = [hotPathBenchmark, memoryBenchmark, modelsBenchmark, consumerBenchmark];
+const BENCHMARKS: Benchmark[] = [hotPathBenchmark, memoryBenchmark, modelsBenchmark, consumerBenchmark, replayBenchmark];
 
 function usage(): never {
   process.stderr.write('usage: npm run bench -- [--json FILE] [--only NAME[,NAME]] [--list]\n');

@@ -47,6 +47,27 @@ export const ConsumerConfigSchema = z.strictObject({
 });
 export type ConsumerConfig = z.output<typeof ConsumerConfigSchema>;
 
+/**
+ * The local raw archiver (services/archiver): its lease group and its buffering, like Firehose's
+ * buffering hints (an object is written when either bound is reached, or at the end of an hour).
+ */
+export const ArchiveConfigSchema = z.strictObject({
+  applicationName: z.string().min(1).default('pumpwatch-archiver'),
+  bufferMs: msPositive.default(60_000),
+  bufferBytes: z.coerce.number().int().min(1_024).max(128 * 1_048_576).default(5 * 1_048_576),
+});
+export type ArchiveConfig = z.output<typeof ArchiveConfigSchema>;
+
+/** Replay jobs (services/replay). */
+export const ReplayConfigSchema = z.strictObject({
+  /**
+   * Records handed to the pipeline per call: a pump's windows that close in one call are scored in
+   * one InvokeEndpoint (up to 50), and the job's cursor is written after each call.
+   */
+  batchRecords: z.coerce.number().int().min(1).max(10_000).default(10_000),
+});
+export type ReplayConfig = z.output<typeof ReplayConfigSchema>;
+
 export const ConfigSchema = z.strictObject({
   stage: z.string().default('local'),
   region: z.string().min(1).default('us-east-1'),
@@ -76,6 +97,8 @@ export const ConfigSchema = z.strictObject({
   }),
   window: WindowConfigSchema,
   consumer: ConsumerConfigSchema,
+  archive: ArchiveConfigSchema,
+  replay: ReplayConfigSchema,
   applicationName: z.string().min(1).default('pumpwatch-consumer'),
   workerId: z.string().min(1).optional(),
   /** Fault injection spec (see shared/faults.ts); empty in normal operation. */
@@ -148,6 +171,12 @@ export function loadConfig(env: Env, overrides: Partial<ConfigInput> = {}): Conf
       outboxSweepMs: pick(ENV.outboxSweepMs),
       metricsIntervalMs: pick(ENV.metricsIntervalMs),
     } as ConfigInput['consumer'],
+    archive: {
+      applicationName: pick(ENV.archiverApplicationName),
+      bufferMs: pick(ENV.archiveBufferMs),
+      bufferBytes: pick(ENV.archiveBufferBytes),
+    } as ConfigInput['archive'],
+    replay: { batchRecords: pick(ENV.replayBatchRecords) } as ConfigInput['replay'],
     applicationName: pick(ENV.applicationName),
     workerId: pick(ENV.workerId),
     faults: pick(ENV.faults),
@@ -196,6 +225,10 @@ export function configToEnv(config: Config): Record<string, string> {
     [ENV.unscoredRetryMs]: String(config.consumer.unscoredRetryMs),
     [ENV.outboxSweepMs]: String(config.consumer.outboxSweepMs),
     [ENV.metricsIntervalMs]: String(config.consumer.metricsIntervalMs),
+    [ENV.archiverApplicationName]: config.archive.applicationName,
+    [ENV.archiveBufferMs]: String(config.archive.bufferMs),
+    [ENV.archiveBufferBytes]: String(config.archive.bufferBytes),
+    [ENV.replayBatchRecords]: String(config.replay.batchRecords),
   };
   const endpoints: [string, string | undefined][] = [
     [ENV.kinesisEndpoint, config.endpoints.kinesis],

@@ -52,6 +52,12 @@ export const ENV = {
   /** Fault injection for tests and demos, e.g. `crash@after-history-write#3,poison@P-13`. */
   faults: 'PUMPWATCH_FAULTS',
   applicationName: 'PUMPWATCH_APPLICATION_NAME',
+  // The local raw archiver (Firehose plays its part on AWS).
+  archiverApplicationName: 'PUMPWATCH_ARCHIVER_APPLICATION_NAME',
+  archiveBufferMs: 'PUMPWATCH_ARCHIVE_BUFFER_MS',
+  archiveBufferBytes: 'PUMPWATCH_ARCHIVE_BUFFER_BYTES',
+  /** Records a replay hands to the pipeline per call (GetRecords limit / archive lines). */
+  replayBatchRecords: 'PUMPWATCH_REPLAY_BATCH_RECORDS',
 } as const;
 
 export type EnvKey = keyof typeof ENV;

@@ -14,6 +14,8 @@ import { registerAlerts } from './commands/alerts';
 import { registerEval } from './commands/eval';
 import { registerModels } from './commands/models';
 import { registerPumps } from './commands/pumps';
+import { registerArchiver } from './commands/archiver';
+import { registerReplay } from './commands/replay';
 
 /** Builds the `pumpwatch` command line. */
 export function buildProgram(): Command {
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
   registerPumps(program, ctx);
   registerModels(program, ctx);
   registerAlerts(program, ctx);
+  registerReplay(program, ctx);
+  registerArchiver(program, ctx);
   registerEval(program);
   registerModelServer(program);
   program.hook('postAction', () => context?.close());

@@ -35,11 +35,20 @@ export function quarantineId(shardId: string, sequenceNumber: string, subSequenc
   return `${shardId}#${sequenceNumber}#${subSequenceNumber ?? 0}#${part}`;
 }
 
+export interface QuarantineListOptions {
+  readonly reason?: QuarantineItem['reason'];
+  readonly status?: QuarantineItem['status'];
+  readonly limit?: number;
+  readonly replayJobId?: string;
+  readonly liveOnly?: boolean;
+}
+
 export interface QuarantineStore {
   /** Stores the item unless its id exists; true when created. */
   add(item: QuarantineItem): Promise<boolean>;
   get(id: string): Promise<QuarantineItem | undefined>;
-  list(options?: { reason?: QuarantineItem['reason']; status?: QuarantineItem['status']; limit?: number }): Promise<QuarantineItem[]>;
+  /** Items by reason and status; with `replayJobId` only that replay job's items, with `liveOnly` none of any replay's. */
+  list(options?: QuarantineListOptions): Promise<QuarantineItem[]>;
   markRedriven(id: string, nowMs: number): Promise<boolean>;
 }
 
@@ -60,7 +69,7 @@ export class DynamoDbQuarantineStore implements QuarantineStore {
     return r.Item ? QuarantineItemSchema.parse(r.Item) : undefined;
   }
 
-  async list(options: { reason?: QuarantineItem['reason']; status?: QuarantineItem['status']; limit?: number } = {}): Promise<QuarantineItem[]> {
+  async list(options: QuarantineListOptions = {}): Promise<QuarantineItem[]> {
     const out: QuarantineItem[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -79,7 +88,10 @@ export class DynamoDbQuarantineStore implements QuarantineStore {
       );
       for (const i of r.Items ?? []) {
         const item = QuarantineItemSchema.parse(i);
-        if (!options.status || item.status === options.status) out.push(item);
+        if (options.status && item.status !== options.status) continue;
+        if (options.replayJobId && item.replayJobId !== options.replayJobId) continue;
+        if (options.liveOnly && item.replayJobId) continue;
+        out.push(item);
       }
       startKey = r.LastEvaluatedKey;
     } while (startKey);

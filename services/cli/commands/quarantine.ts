@@ -77,7 +77,9 @@ export function registerQuarantine(program: Command, ctx: () => CliContext): voi
           items.push(item);
         }
       } else if (opts.reason || opts.all) {
-        items = await quarantine.list({ reason: opts.reason as QuarantineItem['reason'] | undefined, status: 'quarantined' });
+        // A replay job's rejected records are its findings (the live pipeline quarantined the same
+        // records itself): re-driving them too would put each record on the stream twice.
+        items = await quarantine.list({ reason: opts.reason as QuarantineItem['reason'] | undefined, status: 'quarantined', liveOnly: true });
       } else {
         throw new ValidationError('name record ids, or use --reason R or --all');
       }

@@ -4,6 +4,7 @@ import { ENV } from '../../../shared/env';
 import { configureLogging } from '../../../shared/logging';
 import type { PumpStateItem } from '../../../shared/stores/state-store';
 import { DynamoDbStateStore } from '../../../shared/stores/state-store';
+import { createArchiver } from '../../archiver/archiver';
 import { createWorker } from '../../consumer/worker';
 import { KinesisProducer } from '../../ingest/producer';
 import { FleetSimulator, parseFault } from '../../ingest/simulator';
@@ -90,6 +91,9 @@ export function registerStart(program: Command): void {
       await prepareFleet(stack.config, stack.clients, sim.pumps, { dir: resolve(opts.data ?? '.pumpwatch/demo', 'subscriptions') }, Date.now(), { alerts: alertsConfig });
       const worker = createWorker(stack.config, stack.clients);
       worker.start();
+      // The raw archive, so `replay --source archive` works on a demo run kept with --data.
+      const archiver = createArchiver(stack.config, stack.clients);
+      archiver.start();
       const producer = new KinesisProducer(stack.clients.kinesis, { streamName: stack.config.names.streamName });
       const abort = new AbortController();
       const states = new DynamoDbStateStore(stack.clients.doc, stack.config.names.tables.state);
@@ -114,6 +118,7 @@ export function registerStart(program: Command): void {
         await simulation.catch(() => undefined);
         say('stopping: draining the worker, then the local stack...');
         await worker.stop();
+        await archiver.stop();
         await stack.eventBridge.drain(5_000).catch(() => undefined);
         const final = await states.list();
         await stack.stop();

@@ -10,7 +10,13 @@ export interface Route {
   readonly modelGroup: string;
 }
 
-function toRoute(v: ModelVersion): Route {
+/** Where a pump's windows are scored: the live {@link ModelRouter}, or a replay job's fixed routing. */
+export interface RouteResolver {
+  route(pump: PumpRecord): Promise<Route | null>;
+}
+
+/** The route of a model version. */
+export function toRoute(v: ModelVersion): Route {
   return { target: v.target, modelId: v.modelId, version: String(v.version), modelGroup: v.modelGroup };
 }
 
@@ -19,7 +25,7 @@ function toRoute(v: ModelVersion): Route {
  * default group, else none (the pump is LEARNING). Answers are cached for `refreshMs`, which
  * bounds how long an approval or rejection takes to reach the pipeline, with no restart.
  */
-export class ModelRouter {
+export class ModelRouter implements RouteResolver {
   private readonly cache = new Map<string, { at: number; route: Route | null }>();
 
   constructor(

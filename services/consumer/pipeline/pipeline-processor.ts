@@ -9,7 +9,7 @@ import { type QuarantineItem, quarantineId, type QuarantineStore } from '../../.
 import { SPARSE_INDEX_PARTITIONS } from '../../../shared/tables';
 import type { StateStore } from '../../../shared/stores/state-store';
 import type { WindowStore } from '../../../shared/stores/window-store';
-import { Windower } from '../core/windowing';
+import { type ClosedWindow, Windower } from '../core/windowing';
 import { hashKeyOf } from '../kinesis/aggregation';
 import type { ExtendedSequenceNumber } from '../leases/lease';
 import type { ConsumerRecord, InitializationInput, ProcessRecordsInput, ShardRecordProcessor, ShutdownInput } from '../processor';
@@ -25,6 +25,28 @@ export interface PipelineProcessorOptions {
   /** The reader counts as at the tip of the shard below this lag. */
   readonly atTipLagMs: number;
   readonly silenceSweepMs: number;
+  /** Set when the processor serves a replay job instead of the live pipeline. */
+  readonly replay?: ProcessorReplayMode;
+}
+
+/**
+ * A replay job's mode (the same decode ▸ window ▸ sink path, over a bounded piece of history):
+ * - time runs on the records' arrival times, not the wall clock: decode checks future timestamps
+ *   against them, and a silent pump's windows close once the arrival time has moved past the idle
+ *   timeout (as a live reader at the tip would have seen it; the composer may lengthen the timeout
+ *   when arrival times are coarse, as for archive objects);
+ * - only samples with event time in [fromMs, toMs) and, with `pumps`, records of those pumps are
+ *   used (the others count as `filtered`); only windows wholly inside the range are emitted;
+ *   undecodable records are quarantined when they arrived within the range;
+ * - quarantine ids and items carry the job id; only the job's own UNSCORED windows are adopted;
+ *   there is no NO_DATA sweep (silence is a live, processing-time notion).
+ * {@link PipelineProcessor.endOfInput} closes the windows still open when the input ends.
+ */
+export interface ProcessorReplayMode {
+  readonly jobId: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly pumps?: ReadonlySet<string>;
 }
 
 export interface PipelineProcessorDeps {
@@ -37,8 +59,6 @@ export interface PipelineProcessorDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly faults?: Faults;
-  /** Tag for records processed by a replay job. */
-  readonly replayJobId?: string;
   readonly audit?: RecordAudit;
 }
 
@@ -47,6 +67,8 @@ export interface ProcessorStats {
   records: number;
   samples: number;
   duplicates: number;
+  /** Records a replay skipped: another pump than asked for, or no sample in its time range. */
+  filtered: number;
   quarantined: Partial<Record<RejectReason, number>>;
 }
 
@@ -67,13 +89,20 @@ export class PipelineProcessor implements ShardRecordProcessor {
   private basePosition = 0;
   private nextPosition = 0;
   private lastSweep = 0;
-  readonly stats: ProcessorStats = { records: 0, samples: 0, duplicates: 0, quarantined: {} };
+  /** Replay: the newest arrival time read so far (the replay's clock). */
+  private arrivalClock = 0;
+  readonly stats: ProcessorStats = { records: 0, samples: 0, duplicates: 0, filtered: 0, quarantined: {} };
 
   constructor(
     private readonly options: PipelineProcessorOptions,
     private readonly deps: PipelineProcessorDeps,
   ) {
     this.windower = this.newWindower();
+  }
+
+  /** Pumps whose windows wait UNSCORED in this processor's sink. */
+  get pendingPumps(): number {
+    return this.deps.sink.pendingPumps;
   }
 
   private newWindower(): Windower {
@@ -102,31 +131,48 @@ export class PipelineProcessor implements ShardRecordProcessor {
       }
     }
     const pending = [];
+    const jobId = this.options.replay?.jobId;
     for (let i = 0; i < SPARSE_INDEX_PARTITIONS; i++) {
       for (const item of await this.deps.windows.listUnscored(`u${i}`)) {
-        if (!item.replayJobId && inRange(item.pumpId)) pending.push(item);
+        if (item.replayJobId === jobId && inRange(item.pumpId)) pending.push(item);
       }
     }
     this.deps.sink.adoptPending(pending);
     // Pumps of this shard that may fall silent without sending anything after a restart.
-    this.deps.sink.watch((await this.deps.state.list()).map((st) => st.pumpId).filter(inRange));
+    if (!this.options.replay) this.deps.sink.watch((await this.deps.state.list()).map((st) => st.pumpId).filter(inRange));
     this.deps.log.info({ shardId: this.shardId, checkpoint: input.checkpoint.sequenceNumber, handedOverPumps: imported, unscoredWindows: pending.length }, 'shard processor initialized');
   }
 
   async processRecords(input: ProcessRecordsInput): Promise<void> {
     if (input.records.length > 0) this.faults.reach('after-read');
+    const replay = this.options.replay;
     const now = this.deps.clock.now();
-    for (const record of input.records) await this.processRecord(record, now);
-    const closed = this.windower.poll(this.deps.clock.now(), input.millisBehindLatest < this.options.atTipLagMs);
+    for (const record of input.records) await this.processRecord(record, replay ? this.arrivalOf(record) : now);
+    const closed = replay
+      ? this.windower.poll(this.arrivalClock, true)
+      : this.windower.poll(this.deps.clock.now(), input.millisBehindLatest < this.options.atTipLagMs);
     if (closed.length > 0) this.faults.reach('after-window');
-    await this.deps.sink.handle(closed);
+    await this.handleClosed(closed);
     await this.deps.sink.retryPending();
-    if (now - this.lastSweep >= this.options.silenceSweepMs) {
+    if (!replay && now - this.lastSweep >= this.options.silenceSweepMs) {
       this.lastSweep = now;
       await this.deps.sink.sweepSilence(this.deps.sink.knownPumps());
     }
     this.markSafe(input.checkpointer);
     this.deps.audit?.flush(this.deps.clock.now());
+  }
+
+  /** Replay: the record's arrival time, which moves the replay's clock (the wall clock when unknown). */
+  private arrivalOf(record: ConsumerRecord): number {
+    const t = record.approximateArrivalTimestamp?.getTime();
+    if (t !== undefined && Number.isFinite(t) && t > this.arrivalClock) this.arrivalClock = t;
+    return this.arrivalClock > 0 ? this.arrivalClock : this.deps.clock.now();
+  }
+
+  /** Hands closed windows to the sink (a replay's only when they lie wholly inside its range). */
+  private async handleClosed(closed: readonly ClosedWindow[]): Promise<void> {
+    const replay = this.options.replay;
+    await this.deps.sink.handle(replay ? closed.filter((w) => w.windowStart >= replay.fromMs && w.windowEnd <= replay.toMs) : closed);
   }
 
   /** Processes one record, retrying a throwing record a few times before quarantining it. */
@@ -151,13 +197,30 @@ export class PipelineProcessor implements ShardRecordProcessor {
   }
 
   private async handleRecord(record: ConsumerRecord, position: number, now: number): Promise<void> {
+    const replay = this.options.replay;
     const decoded = decodeTelemetry(record.data, now, this.options.window.maxFutureSkewMs);
     if (!decoded.ok) {
+      if (replay && !this.replayKeepsRejected(record, decoded.pumpId, now)) {
+        this.stats.filtered += 1;
+        return;
+      }
       await this.quarantine(record, decoded.reason, decoded.detail, record.data, decoded.pumpId);
       this.audit(record, 'quarantined');
       return;
     }
-    const { pumpId, samples } = decoded.telemetry;
+    const { pumpId } = decoded.telemetry;
+    let { samples } = decoded.telemetry;
+    if (replay) {
+      if (replay.pumps && !replay.pumps.has(pumpId)) {
+        this.stats.filtered += 1;
+        return;
+      }
+      samples = samples.filter((s) => s.ts >= replay.fromMs && s.ts < replay.toMs);
+      if (samples.length === 0) {
+        this.stats.filtered += 1;
+        return;
+      }
+    }
     this.faults.checkPoison(pumpId);
     this.audit(record, 'windowed', samples[0]?.seq);
     // Windows need the pump's sample rate; fetching it first keeps add() synchronous.
@@ -175,6 +238,13 @@ export class PipelineProcessor implements ShardRecordProcessor {
     }
   }
 
+  /** Replay: a record that cannot be decoded is the job's when it arrived in its range (and is of its pumps). */
+  private replayKeepsRejected(record: ConsumerRecord, pumpId: string | undefined, arrivalMs: number): boolean {
+    const replay = this.options.replay!;
+    if (replay.pumps && !replay.pumps.has(pumpId ?? record.partitionKey)) return false;
+    return arrivalMs >= replay.fromMs && arrivalMs < replay.toMs;
+  }
+
   private audit(record: ConsumerRecord, outcome: 'windowed' | 'quarantined', firstSampleSeq?: number): void {
     this.deps.audit?.add(
       {
@@ -190,8 +260,11 @@ export class PipelineProcessor implements ShardRecordProcessor {
   }
 
   private async quarantine(record: ConsumerRecord, reason: RejectReason, detail: string, data: Uint8Array, pumpId?: string, part = 0): Promise<void> {
+    const jobId = this.options.replay?.jobId;
+    const id = quarantineId(this.shardId, record.sequenceNumber, record.subSequenceNumber, part);
     const item: QuarantineItem = {
-      id: quarantineId(this.shardId, record.sequenceNumber, record.subSequenceNumber, part),
+      // A replay's items are its own: the live pipeline may have quarantined the same record.
+      id: jobId ? `r#${jobId}#${id}` : id,
       reason,
       detail: detail.slice(0, 2_000),
       ...(pumpId ? { pumpId } : {}),
@@ -201,7 +274,7 @@ export class PipelineProcessor implements ShardRecordProcessor {
       data: Buffer.from(data).toString('base64'),
       receivedAt: this.deps.clock.now(),
       status: 'quarantined',
-      ...(this.deps.replayJobId ? { replayJobId: this.deps.replayJobId } : {}),
+      ...(jobId ? { replayJobId: jobId } : {}),
     };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -233,7 +306,7 @@ export class PipelineProcessor implements ShardRecordProcessor {
 
   async shardEnded(input: ShutdownInput): Promise<void> {
     const closed = this.windower.poll(this.deps.clock.now(), false);
-    await this.deps.sink.handle(closed);
+    await this.handleClosed(closed);
     await this.deps.sink.retryPending();
     const snapshots = this.windower.exportPumps();
     await this.deps.handoff.save(this.shardId, snapshots, this.deps.clock.now());
@@ -246,8 +319,29 @@ export class PipelineProcessor implements ShardRecordProcessor {
   async shutdownRequested(input: ShutdownInput): Promise<void> {
     // Drain what is due, then checkpoint before the oldest open window; the next owner re-reads it.
     const closed = this.windower.poll(this.deps.clock.now(), false);
-    await this.deps.sink.handle(closed);
+    await this.handleClosed(closed);
     this.markSafe(input.checkpointer);
     await input.checkpointer.flush();
+  }
+
+  /**
+   * The input ends (a replay reached the end of its range): closes every open window, retries
+   * UNSCORED windows until none is left or `drainTimeoutMs` passes, then checkpoints everything
+   * read. Resolves with the number of pumps still holding UNSCORED windows (0 when all scored);
+   * those stay stored UNSCORED and are adopted by the next run.
+   */
+  async endOfInput(input: ShutdownInput & { readonly drainTimeoutMs: number; readonly signal?: AbortSignal }): Promise<number> {
+    const closed = this.windower.flush();
+    if (closed.length > 0) this.faults.reach('after-window');
+    await this.handleClosed(closed);
+    const deadline = this.deps.clock.now() + input.drainTimeoutMs;
+    await this.deps.sink.retryPending();
+    while (this.deps.sink.pendingPumps > 0 && this.deps.clock.now() < deadline && !input.signal?.aborted) {
+      await sleep(200, input.signal).catch(() => undefined);
+      await this.deps.sink.retryPending();
+    }
+    this.markSafe(input.checkpointer);
+    await input.checkpointer.flush();
+    return this.deps.sink.pendingPumps;
   }
 }

@@ -3,21 +3,22 @@ import { type FaultPoint, NO_FAULTS, type Faults } from '../../../shared/faults'
 import type { Logger } from '../../../shared/logging';
 import type { PumpEvent } from '../../../shared/schemas/events';
 import type { WindowScore } from '../../../shared/schemas/inference';
+import type { ConditionPolicy } from '../../../shared/schemas/condition';
 import type { PumpRecord } from '../../../shared/schemas/pump';
 import type { OutboxStore } from '../../../shared/stores/outbox-store';
 import type { PumpStateItem, StateStore } from '../../../shared/stores/state-store';
 import { type WindowItem, type WindowStore, unscoredPartition, windowSortKey } from '../../../shared/stores/window-store';
-import { type ConditionMemory, evaluateSilence, evaluateWindow, INITIAL_MEMORY, type ScoreInput } from '../core/condition';
+import { type ConditionMemory, type Evaluation, evaluateSilence, evaluateWindow, INITIAL_MEMORY, type ScoreInput } from '../core/condition';
 import type { ClosedWindow } from '../core/windowing';
-import { buildWindowEvents, enrolledEvent, silenceEvent } from './events';
+import { buildWindowEvents, enrolledEvent, type ReplayTag, silenceEvent } from './events';
 import { type InferenceClient, InferenceError } from './inference-client';
-import type { ModelRouter, Route } from './model-router';
+import type { Route, RouteResolver } from './model-router';
 import type { OutboxRelay } from './outbox-relay';
 import type { PumpDirectory } from './pump-directory';
 
 export interface WindowSinkDeps {
   readonly directory: PumpDirectory;
-  readonly router: ModelRouter;
+  readonly router: RouteResolver;
   readonly inference: InferenceClient;
   readonly windows: WindowStore;
   readonly state: StateStore;
@@ -40,6 +41,20 @@ export interface WindowSinkOptions {
   readonly pumpConcurrency: number;
   /** Windows scored in one call when a pump has several waiting (catch-up). */
   readonly maxWindowsPerCall: number;
+  /** Set when the sink serves a replay job instead of the live pipeline. */
+  readonly replay?: SinkReplayMode;
+}
+
+/**
+ * A replay job's mode. Its windows are stored under its own sort keys (`r#<job>#<start>`, with
+ * `replayJobId`), its condition chain lives in the state store the job passes in (never the live
+ * pump state), no `Pump Enrolled` events are raised, and its window events are either not written
+ * at all (`none`) or written and published with `detail.replay` and job-specific ids (`tagged`),
+ * which the live subscriptions exclude.
+ */
+export interface SinkReplayMode {
+  readonly tag: ReplayTag;
+  readonly events: 'none' | 'tagged';
 }
 
 /** The score input of condition evaluation from a stored window (null when it has no model). */
@@ -133,7 +148,7 @@ export class WindowSink {
 
   private async handlePump(pumpId: string, windows: ClosedWindow[]): Promise<void> {
     const { pump } = await this.deps.directory.get(pumpId);
-    if (!this.announced.has(pumpId)) {
+    if (!this.options.replay && !this.announced.has(pumpId)) {
       // `Pump Enrolled` has a fixed id per pump: whoever sees the pump first writes it, once, even
       // if the worker that registered the pump crashed before announcing it.
       await this.emit([enrolledEvent(pump)]);
@@ -193,7 +208,7 @@ export class WindowSink {
       }
       if (!ev.applied) continue; // an older window: the state never goes back
       memory = ev.memory;
-      events.push(...buildWindowEvents(pump, durable, ev, policy.zones));
+      events.push(...this.windowEvents(pump, durable, ev, policy.zones));
       applied.push(durable);
     }
     if (applied.length === 0) return;
@@ -231,11 +246,26 @@ export class WindowSink {
     };
   }
 
+  /** The events a window's evaluation raises: live ones, a replay's tagged ones, or none. */
+  private windowEvents(pump: PumpRecord, item: WindowItem, ev: Evaluation, zones: ConditionPolicy['zones']): PumpEvent[] {
+    const replay = this.options.replay;
+    if (!replay) return buildWindowEvents(pump, item, ev, zones);
+    return replay.events === 'tagged' ? buildWindowEvents(pump, item, ev, zones, replay.tag) : [];
+  }
+
+  /** History expires after the retention from the window's end; a replay's, from the job's start at the earliest (a backfill of old data must not expire at once). */
+  private expiryBase(w: ClosedWindow): number {
+    const replay = this.options.replay;
+    return replay ? Math.max(w.windowEnd, Date.parse(replay.tag.startedAt)) : w.windowEnd;
+  }
+
   private baseItem(w: ClosedWindow, status: WindowItem['status'], lastError?: string): WindowItem {
-    const sk = windowSortKey(w.windowStart);
+    const replayJobId = this.options.replay?.tag.jobId;
+    const sk = windowSortKey(w.windowStart, replayJobId);
     return {
       pumpId: w.pumpId,
       sk,
+      ...(replayJobId ? { replayJobId } : {}),
       windowStart: w.windowStart,
       windowEnd: w.windowEnd,
       status,
@@ -244,7 +274,7 @@ export class WindowSink {
       ...(lastError ? { lastError } : {}),
       ...(status === 'UNSCORED' ? { unscoredPartition: unscoredPartition(w.pumpId) } : {}),
       createdAt: this.deps.clock.now(),
-      expiresAt: Math.floor(w.windowEnd / 1000) + this.options.historyRetentionDays * 86_400,
+      expiresAt: Math.floor(this.expiryBase(w) / 1000) + this.options.historyRetentionDays * 86_400,
     };
   }
 
@@ -297,7 +327,7 @@ export class WindowSink {
       const memory: ConditionMemory = current?.memory ?? INITIAL_MEMORY;
       const ev = evaluateWindow(memory, { vector: item.features, score: scoreOf(item) }, policy);
       if (!ev.applied) return; // an older window: the state never goes back
-      const events = buildWindowEvents(pump, item, ev, policy.zones);
+      const events = this.windowEvents(pump, item, ev, policy.zones);
       for (const e of events) {
         if (await this.deps.outbox.add(e, this.deps.clock.now())) this.stats.events += 1;
       }
