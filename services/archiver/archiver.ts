@@ -4,7 +4,7 @@ import type { Config } from '../../shared/config';
 import { getLogger } from '../../shared/logging';
 import { LeaseCoordinator } from '../consumer/leases/lease-coordinator';
 import { DynamoDbLeaseStore } from '../consumer/leases/lease-store';
-import { Scheduler } from '../consumer/scheduler';
+import { Scheduler, schedulerOptions } from '../consumer/scheduler';
 import { ShardSyncer } from '../consumer/shard-syncer';
 import { newWorkerId } from '../consumer/worker';
 import { ArchiveProcessor } from './archive-processor';
@@ -44,19 +44,8 @@ export function createArchiver(config: Config, clients: AwsClients, options: Arc
   const syncer = new ShardSyncer(clients.kinesis, leases, { streamName: config.names.streamName, applicationName, initialPosition: 'TRIM_HORIZON' }, log);
   const processors = new Map<string, ArchiveProcessor>();
   const scheduler = new Scheduler(
-    {
-      streamName: config.names.streamName,
-      applicationName,
-      failoverTimeMs: config.consumer.failoverTimeMs,
-      takerIntervalMs: config.consumer.takerIntervalMs,
-      shardSyncIntervalMs: config.consumer.shardSyncIntervalMs,
-      maxRecords: 10_000,
-      idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
-      // The processor checkpoints each object right after writing it.
-      checkpoint: { everyMarks: 1, everyMs: config.consumer.checkpointIntervalMs },
-      metricsIntervalMs: config.consumer.metricsIntervalMs,
-      shutdownTimeoutMs: 20_000,
-    },
+    // The processor checkpoints each object right after writing it.
+    schedulerOptions(config, applicationName, { everyMarks: 1, everyMs: config.consumer.checkpointIntervalMs }),
     {
       kinesis: clients.kinesis,
       leases,

@@ -1,5 +1,6 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { type Clock, sleep } from '../../shared/clock';
+import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import type { CheckpointPolicy } from './checkpointer';
 import type { LeaseCoordinator } from './leases/lease-coordinator';
@@ -20,6 +21,26 @@ export interface SchedulerOptions {
   readonly metricsIntervalMs: number;
   readonly shutdownTimeoutMs: number;
   readonly initialTimestamp?: Date;
+}
+
+/** Scheduler options of a lease group from the configuration (consumer workers, the archiver). */
+export function schedulerOptions(
+  config: Pick<Config, 'names' | 'consumer'>,
+  applicationName: string,
+  checkpoint: CheckpointPolicy,
+): SchedulerOptions {
+  return {
+    streamName: config.names.streamName,
+    applicationName,
+    failoverTimeMs: config.consumer.failoverTimeMs,
+    takerIntervalMs: config.consumer.takerIntervalMs,
+    shardSyncIntervalMs: config.consumer.shardSyncIntervalMs,
+    maxRecords: 10_000,
+    idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
+    checkpoint,
+    metricsIntervalMs: config.consumer.metricsIntervalMs,
+    shutdownTimeoutMs: 20_000,
+  };
 }
 
 export interface SchedulerDeps {

@@ -14,7 +14,7 @@ import { DynamoDbWindowStore } from '../../shared/stores/window-store';
 import { LeaseCoordinator } from './leases/lease-coordinator';
 import { DynamoDbLeaseStore } from './leases/lease-store';
 import { DynamoDbHandoffStore } from './pipeline/handoff-store';
-import { InferenceClient } from './pipeline/inference-client';
+import { createInferenceClient, type InferenceClient } from './pipeline/inference-client';
 import { ModelRouter } from './pipeline/model-router';
 import { OutboxRelay } from './pipeline/outbox-relay';
 import { PipelineProcessor } from './pipeline/pipeline-processor';
@@ -22,7 +22,7 @@ import { PumpDirectory } from './pipeline/pump-directory';
 import { FileRecordAudit } from './pipeline/record-audit';
 import { WindowSink } from './pipeline/window-sink';
 import { createLearningCoordinator, type LearningOptions } from '../registry/learning';
-import { Scheduler } from './scheduler';
+import { Scheduler, schedulerOptions } from './scheduler';
 import { type InitialPosition, ShardSyncer } from './shard-syncer';
 
 export interface WorkerOptions {
@@ -72,18 +72,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
       ? createLearningCoordinator(config, clients, { ...options.learning, clock, onPublished: (pumpId) => router.invalidate(pumpId) })
       : undefined;
   const onUnrouted = options.onUnrouted ?? learning?.onUnrouted;
-  const inference = new InferenceClient(
-    clients.sageMakerRuntime,
-    {
-      endpointName: config.names.modelEndpointName,
-      maxAttempts: 3,
-      timeoutMs: config.consumer.inferenceTimeoutMs,
-      concurrency: 16,
-      breakerThreshold: 5,
-      breakerResetMs: 10_000,
-    },
-    clock,
-  );
+  const inference = createInferenceClient(config, clients.sageMakerRuntime, clock);
   const relay = new OutboxRelay(
     outbox,
     clients.eventBridge,
@@ -113,18 +102,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
   const processors = new Map<string, PipelineProcessor>();
   const sinks = new Map<string, WindowSink>();
   const scheduler = new Scheduler(
-    {
-      streamName: config.names.streamName,
-      applicationName: config.applicationName,
-      failoverTimeMs: config.consumer.failoverTimeMs,
-      takerIntervalMs: config.consumer.takerIntervalMs,
-      shardSyncIntervalMs: config.consumer.shardSyncIntervalMs,
-      maxRecords: 10_000,
-      idleTimeBetweenReadsMs: config.consumer.idleTimeBetweenReadsMs,
-      checkpoint: { everyMarks: 10, everyMs: config.consumer.checkpointIntervalMs },
-      metricsIntervalMs: config.consumer.metricsIntervalMs,
-      shutdownTimeoutMs: 20_000,
-    },
+    schedulerOptions(config, config.applicationName, { everyMarks: 10, everyMs: config.consumer.checkpointIntervalMs }),
     {
       kinesis: clients.kinesis,
       leases,

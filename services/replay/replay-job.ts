@@ -22,7 +22,7 @@ import {
 import { DynamoDbWindowStore, type WindowItem } from '../../shared/stores/window-store';
 import { SPARSE_INDEX_PARTITIONS } from '../../shared/tables';
 import { DynamoDbHandoffStore, type HandoffStore } from '../consumer/pipeline/handoff-store';
-import { InferenceClient } from '../consumer/pipeline/inference-client';
+import { createInferenceClient, InferenceClient } from '../consumer/pipeline/inference-client';
 import { OutboxRelay } from '../consumer/pipeline/outbox-relay';
 import { PipelineProcessor } from '../consumer/pipeline/pipeline-processor';
 import { PumpDirectory } from '../consumer/pipeline/pump-directory';
@@ -268,18 +268,7 @@ class ReplayRun {
     this.quarantine = new DynamoDbQuarantineStore(clients.doc, tables.quarantine);
     this.directory = new PumpDirectory(new ReadOnlyPumpRegistry(new DynamoDbPumpRegistry(clients.doc, tables.pumps)), clock, 10 * 60_000);
     this.router = new ReplayRouter(parseModelChoice(job.spec.model), job.approved, new DynamoDbModelRegistry(clients.doc, tables.models), job.pinned);
-    this.inference = new InferenceClient(
-      clients.sageMakerRuntime,
-      {
-        endpointName: config.names.modelEndpointName,
-        maxAttempts: 3,
-        timeoutMs: config.consumer.inferenceTimeoutMs,
-        concurrency: 16,
-        breakerThreshold: 5,
-        breakerResetMs: 10_000,
-      },
-      clock,
-    );
+    this.inference = createInferenceClient(config, clients.sageMakerRuntime, clock);
     this.relay = new OutboxRelay(
       new DynamoDbOutboxStore(clients.doc, tables.events),
       clients.eventBridge,

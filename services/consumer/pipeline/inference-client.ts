@@ -1,5 +1,6 @@
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { backoffDelay, type Clock, sleep } from '../../../shared/clock';
+import type { Config } from '../../../shared/config';
 import { isRetryableAwsError, PumpwatchError } from '../../../shared/errors';
 import { type InferenceRequest, type InferenceResponse, InferenceResponseSchema } from '../../../shared/schemas/inference';
 
@@ -144,4 +145,24 @@ export class InferenceClient {
     }
     return parsed.data;
   }
+}
+
+/** The inference client a worker or a replay uses: settings from the configuration. */
+export function createInferenceClient(
+  config: Pick<Config, 'names' | 'consumer'>,
+  client: SageMakerRuntimeClient,
+  clock: Clock,
+): InferenceClient {
+  return new InferenceClient(
+    client,
+    {
+      endpointName: config.names.modelEndpointName,
+      maxAttempts: 3,
+      timeoutMs: config.consumer.inferenceTimeoutMs,
+      concurrency: 16,
+      breakerThreshold: 5,
+      breakerResetMs: 10_000,
+    },
+    clock,
+  );
 }
