@@ -1,9 +1,11 @@
+import { ENV } from '../shared/env';
+
 /**
- * Environment variables the AWS deployment sets beyond shared/env.ts (ENV), because AWS has a piece
- * the local stack does not. To be moved into shared/env.ts (and read by loadConfig) by the owner of
- * shared/; until then the infra tests treat these as the only keys allowed besides configToEnv's.
+ * Environment variables whose values only exist at deploy time (CloudFormation tokens), so the app
+ * sets them beside `configToEnv`'s output rather than through `loadConfig`. Their names are the
+ * runtime's own (shared/env.ts), and `loadConfig` reads them.
  */
 export const INFRA_ENV = {
   /** URL of the SQS queue carrying SageMaker model package state changes (routing updates). */
-  routingQueueUrl: 'PUMPWATCH_ROUTING_QUEUE_URL',
+  routingQueueUrl: ENV.routingQueueUrl,
 } as const;

@@ -105,6 +105,12 @@ export const ConfigSchema = z.strictObject({
   faults: z.string().optional(),
   /** Audit trail of processed records (JSON lines), for debugging and fault-tolerance tests. */
   recordAuditFile: z.string().optional(),
+  /** SQS queue of model package state changes (set on AWS by the CDK app). */
+  routingQueueUrl: url.optional(),
+  /** The model registry adapter: the models table, or the SageMaker Model Registry. */
+  modelRegistry: z.enum(['dynamodb', 'sagemaker']).default('dynamodb'),
+  /** Container image recorded in SageMaker model packages (needed to register versions there). */
+  modelImageUri: z.string().min(1).optional(),
 });
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -181,6 +187,9 @@ export function loadConfig(env: Env, overrides: Partial<ConfigInput> = {}): Conf
     workerId: pick(ENV.workerId),
     faults: pick(ENV.faults),
     recordAuditFile: pick(ENV.recordAuditFile),
+    routingQueueUrl: pick(ENV.routingQueueUrl),
+    modelRegistry: pick(ENV.modelRegistry) as ConfigInput['modelRegistry'],
+    modelImageUri: pick(ENV.modelImageUri),
     ...overrides,
   };
   const parsed = ConfigSchema.safeParse(input);
@@ -241,5 +250,8 @@ export function configToEnv(config: Config): Record<string, string> {
   if (config.workerId) out[ENV.workerId] = config.workerId;
   if (config.faults) out[ENV.faults] = config.faults;
   if (config.recordAuditFile) out[ENV.recordAuditFile] = config.recordAuditFile;
+  if (config.routingQueueUrl) out[ENV.routingQueueUrl] = config.routingQueueUrl;
+  if (config.modelRegistry !== 'dynamodb') out[ENV.modelRegistry] = config.modelRegistry;
+  if (config.modelImageUri) out[ENV.modelImageUri] = config.modelImageUri;
   return out;
 }

@@ -43,6 +43,12 @@ export const ENV = {
   unscoredRetryMs: 'PUMPWATCH_UNSCORED_RETRY_MS',
   outboxSweepMs: 'PUMPWATCH_OUTBOX_SWEEP_MS',
   metricsIntervalMs: 'PUMPWATCH_METRICS_INTERVAL_MS',
+  /** Where model versions are registered: `dynamodb` (the models table; default) or `sagemaker`. */
+  modelRegistry: 'PUMPWATCH_MODEL_REGISTRY',
+  /** The model server image recorded in SageMaker model packages (with the sagemaker registry). */
+  modelImageUri: 'PUMPWATCH_MODEL_IMAGE_URI',
+  /** SQS queue of SageMaker model package state changes (AWS): routes are refreshed when one arrives. */
+  routingQueueUrl: 'PUMPWATCH_ROUTING_QUEUE_URL',
   /** User alert subscriptions (JSON); default ./pumpwatch.subscriptions.json when it exists. */
   subscriptionsFile: 'PUMPWATCH_SUBSCRIPTIONS_FILE',
   /** The local stack's subscriptions folder (queue, log and file targets write JSON lines there). */

@@ -3,13 +3,13 @@ import { type AwsClients, createAwsClients } from '../../shared/aws/clients';
 import { type Config, loadConfig } from '../../shared/config';
 import { ENV } from '../../shared/env';
 import { configureLogging } from '../../shared/logging';
-import { DynamoDbModelRegistry } from '../../shared/stores/model-registry';
 import { DynamoDbOutboxStore } from '../../shared/stores/outbox-store';
 import { DynamoDbPumpRegistry } from '../../shared/stores/pump-registry';
 import { DynamoDbQuarantineStore } from '../../shared/stores/quarantine-store';
 import { DynamoDbStateStore } from '../../shared/stores/state-store';
 import { DynamoDbWindowStore } from '../../shared/stores/window-store';
 import { DEFAULT_ENV_FILE, readEnvFile } from './env-file';
+import { createModelRegistry } from '../registry/factory';
 
 export interface GlobalOptions {
   /** Path of an env file, or false to use the process environment only. */
@@ -39,7 +39,7 @@ export class CliContext {
       windows: new DynamoDbWindowStore(doc, t.windows),
       outbox: new DynamoDbOutboxStore(doc, t.events),
       quarantine: new DynamoDbQuarantineStore(doc, t.quarantine),
-      models: new DynamoDbModelRegistry(doc, t.models),
+      models: createModelRegistry(this.config, this.clients),
     };
   }
 

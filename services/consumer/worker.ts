@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { AwsClients } from '../../shared/aws/clients';
+import { type AwsClients, createSqsClient } from '../../shared/aws/clients';
 import { type Clock, systemClock } from '../../shared/clock';
 import type { Config } from '../../shared/config';
 import { Faults } from '../../shared/faults';
 import { getLogger } from '../../shared/logging';
-import { DynamoDbModelRegistry } from '../../shared/stores/model-registry';
 import { DynamoDbOutboxStore } from '../../shared/stores/outbox-store';
 import { DynamoDbPumpRegistry } from '../../shared/stores/pump-registry';
 import { DynamoDbQuarantineStore } from '../../shared/stores/quarantine-store';
@@ -22,8 +21,12 @@ import { PumpDirectory } from './pipeline/pump-directory';
 import { FileRecordAudit } from './pipeline/record-audit';
 import { WindowSink } from './pipeline/window-sink';
 import { createLearningCoordinator, type LearningOptions } from '../registry/learning';
+import { RoutingQueueListener, SqsMessageQueue } from '../registry/routing-queue';
+import { sageMakerGroupName } from '../registry/sagemaker-registry';
+import { StateChangeHandler } from '../registry/state-change';
 import { Scheduler, schedulerOptions } from './scheduler';
 import { type InitialPosition, ShardSyncer } from './shard-syncer';
+import { createModelRegistry } from '../registry/factory';
 
 export interface WorkerOptions {
   readonly clock?: Clock;
@@ -65,13 +68,29 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
   const outbox = new DynamoDbOutboxStore(clients.doc, tables.events);
   const quarantine = new DynamoDbQuarantineStore(clients.doc, tables.quarantine);
   const handoff = new DynamoDbHandoffStore(clients.doc, tables.windows);
-  const directory = new PumpDirectory(new DynamoDbPumpRegistry(clients.doc, tables.pumps), clock, 60_000);
-  const router = new ModelRouter(new DynamoDbModelRegistry(clients.doc, tables.models), clock, config.consumer.routeRefreshMs);
+  const pumpRegistry = new DynamoDbPumpRegistry(clients.doc, tables.pumps);
+  const directory = new PumpDirectory(pumpRegistry, clock, 60_000);
+  const registry = createModelRegistry(config, clients);
+  const router = new ModelRouter(registry, clock, config.consumer.routeRefreshMs);
   const learning =
     options.learning && !options.onUnrouted
-      ? createLearningCoordinator(config, clients, { ...options.learning, clock, onPublished: (pumpId) => router.invalidate(pumpId) })
+      ? createLearningCoordinator(config, clients, { ...options.learning, registry, clock, onPublished: (pumpId) => router.invalidate(pumpId) })
       : undefined;
   const onUnrouted = options.onUnrouted ?? learning?.onUnrouted;
+  // On AWS, approvals in the SageMaker Model Registry arrive on the routing queue: routes are
+  // dropped at once instead of at the next refresh.
+  const routing = config.routingQueueUrl
+    ? new RoutingQueueListener(
+        new SqsMessageQueue(createSqsClient(config), config.routingQueueUrl),
+        new StateChangeHandler({
+          pumps: () => pumpRegistry.list(),
+          groupName: (group) => sageMakerGroupName(config.stage, group),
+          invalidate: (pumpId) => router.invalidate(pumpId),
+          log: log.child({ part: 'routing' }),
+        }),
+        log.child({ part: 'routing' }),
+      )
+    : undefined;
   const inference = createInferenceClient(config, clients.sageMakerRuntime, clock);
   const relay = new OutboxRelay(
     outbox,
@@ -145,11 +164,13 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
       if (started) return;
       started = true;
       relay.start();
+      routing?.start();
       void scheduler.start();
     },
     async stop() {
       await scheduler.stop();
       await learning?.stop();
+      await routing?.stop();
       await relay.stop();
     },
   };

@@ -3,12 +3,13 @@ import { type Clock, sleep, systemClock } from '../../shared/clock';
 import type { Config } from '../../shared/config';
 import { getLogger, type Logger } from '../../shared/logging';
 import type { PumpRecord } from '../../shared/schemas/pump';
-import { DynamoDbModelRegistry, type ModelRegistry, type ModelStatus, type ModelVersion, pumpModelGroup } from '../../shared/stores/model-registry';
+import { type ModelRegistry, type ModelStatus, type ModelVersion, pumpModelGroup } from '../../shared/stores/model-registry';
 import { DynamoDbWindowStore, type WindowStore } from '../../shared/stores/window-store';
 import type { ModelArtifact } from '../model-server/core/artifact';
 import { DEFAULT_PRESET, type DetectionPreset } from '../model-server/training/presets';
 import { completeModel } from './publish';
 import { fitPreset, loadTrainingWindows, registrationOf, withVersion } from './trainer';
+import { createModelRegistry } from './factory';
 
 /**
  * The learning phase of a pump: a pump without an approved model (its own or its type's) is
@@ -286,7 +287,7 @@ export function createLearningCoordinator(
   clients: Pick<AwsClients, 'doc' | 's3'>,
   options: LearningOptions & { readonly registry?: ModelRegistry; readonly clock?: Clock; readonly onPublished?: LearningDeps['onPublished'] } = {},
 ): LearningCoordinator {
-  const registry = options.registry ?? new DynamoDbModelRegistry(clients.doc, config.names.tables.models);
+  const registry = options.registry ?? createModelRegistry(config, clients);
   const publish = { registry, s3: clients.s3, bucket: config.names.bucketName };
   return new LearningCoordinator(
     {

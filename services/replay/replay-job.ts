@@ -7,7 +7,7 @@ import { PumpwatchError, ValidationError } from '../../shared/errors';
 import { Faults } from '../../shared/faults';
 import { getLogger, type Logger } from '../../shared/logging';
 import type { PumpRecord } from '../../shared/schemas/pump';
-import { DynamoDbModelRegistry, pumpModelGroup } from '../../shared/stores/model-registry';
+import { pumpModelGroup } from '../../shared/stores/model-registry';
 import { DynamoDbOutboxStore } from '../../shared/stores/outbox-store';
 import { DynamoDbPumpRegistry, type PumpRegistry } from '../../shared/stores/pump-registry';
 import { DynamoDbQuarantineStore } from '../../shared/stores/quarantine-store';
@@ -33,6 +33,7 @@ import { KinesisReplaySource } from './kinesis-source';
 import { parseModelChoice, ReplayRouter, resolvePinned, snapshotApproved } from './routing';
 import type { ReplaySourceReader } from './sources';
 import { buildSpec, checkJobId, defaultJobId, describeSpec, type ReplayRequest, sameSpec } from './spec';
+import { createModelRegistry } from '../registry/factory';
 
 /**
  * How far around the range a replay reads by arrival time: records arrive up to the allowed clock
@@ -171,7 +172,7 @@ export async function runReplayJob(config: Config, clients: AwsClients, request:
   const started = clock.now();
   const { tables } = config.names;
   const store = new DynamoDbReplayStore(clients.doc, tables.replay);
-  const registry = new DynamoDbModelRegistry(clients.doc, tables.models);
+  const registry = createModelRegistry(config, clients);
   const spec = buildSpec(request, config.window, started);
   const jobId = request.jobId ? checkJobId(request.jobId) : defaultJobId(spec);
   const log = getLogger('replay').child({ jobId });
@@ -267,7 +268,7 @@ class ReplayRun {
     this.windows = new DynamoDbWindowStore(clients.doc, tables.windows);
     this.quarantine = new DynamoDbQuarantineStore(clients.doc, tables.quarantine);
     this.directory = new PumpDirectory(new ReadOnlyPumpRegistry(new DynamoDbPumpRegistry(clients.doc, tables.pumps)), clock, 10 * 60_000);
-    this.router = new ReplayRouter(parseModelChoice(job.spec.model), job.approved, new DynamoDbModelRegistry(clients.doc, tables.models), job.pinned);
+    this.router = new ReplayRouter(parseModelChoice(job.spec.model), job.approved, createModelRegistry(config, clients), job.pinned);
     this.inference = createInferenceClient(config, clients.sageMakerRuntime, clock);
     this.relay = new OutboxRelay(
       new DynamoDbOutboxStore(clients.doc, tables.events),

@@ -3,6 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
@@ -79,6 +80,12 @@ export function createSageMakerRuntimeClient(
   return new SageMakerRuntimeClient(
     common(config.region, config.endpoints.sageMakerRuntime, opts, { maxAttempts: 1, connectionTimeoutMs: 2_000, requestTimeoutMs: 30_000 }),
   );
+}
+
+/** SQS client (AWS only: the routing queue of model package state changes). */
+export function createSqsClient(config: Pick<Config, 'region'>, opts: ClientOptions = {}): SQSClient {
+  // Long polls wait up to 20 s, so the request timeout leaves room for them.
+  return new SQSClient(common(config.region, undefined, opts, { maxAttempts: 3, connectionTimeoutMs: 2_000, requestTimeoutMs: 30_000 }));
 }
 
 /** Every client a service may need, built once in its composition root. */
