@@ -61,6 +61,8 @@ export interface SchedulerDeps {
 export class Scheduler {
   private readonly consumers = new Map<string, { consumer: ShardConsumer; done: Promise<ShutdownReason> }>();
   private readonly abort = new AbortController();
+  private readonly renewAbort = new AbortController();
+  private renewing: Promise<void> | undefined;
   private running: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private syncRequested = true;
@@ -82,21 +84,32 @@ export class Scheduler {
     return [...this.consumers.keys()].sort();
   }
 
+  /**
+   * Renewals run on their own timer: a slow shard sync or lease scan must not delay them, or
+   * every consumer of the worker would fence itself off.
+   */
+  private async renewLoop(renewEvery: number): Promise<void> {
+    // Renewals go on while stopping, until every consumer has drained and released its lease.
+    const signal = this.renewAbort.signal;
+    while (!signal.aborted) {
+      const started = this.deps.clock.now();
+      await this.deps.coordinator.renewAll().catch((err) => this.deps.log.warn({ err }, 'lease renewal pass failed'));
+      const wait = Math.max(0, renewEvery - (this.deps.clock.now() - started));
+      await sleep(wait, signal).catch(() => undefined);
+    }
+  }
+
   private async loop(): Promise<void> {
     const { coordinator, log, clock } = this.deps;
     const renewEvery = Math.max(100, Math.floor(this.options.failoverTimeMs / 3));
-    let nextRenew = 0;
     let nextTake = 0;
     let nextSync = 0;
     this.lastMetricsAt = clock.now();
     log.info({ workerId: coordinator.workerId }, 'worker started');
+    this.renewing = this.renewLoop(renewEvery);
     while (!this.abort.signal.aborted) {
       const now = clock.now();
       try {
-        if (now >= nextRenew) {
-          nextRenew = now + renewEvery;
-          await coordinator.renewAll();
-        }
         if (this.syncRequested || now >= nextSync) {
           this.syncRequested = false;
           nextSync = now + this.options.shardSyncIntervalMs;
@@ -151,13 +164,19 @@ export class Scheduler {
       );
       const done = consumer.start().then(async (reason) => {
         this.consumers.delete(shardId);
-        if (reason === 'SHARD_END') {
+        try {
+          if (reason === 'SHARD_END') {
+            coordinator.forget(shardId);
+            this.syncRequested = true;
+          } else if (reason === 'REQUESTED' && coordinator.handoverRequested(shardId) && !this.abort.signal.aborted) {
+            await coordinator.handOver(shardId);
+          } else if (reason === 'LEASE_LOST') {
+            coordinator.forget(shardId);
+          }
+        } catch (err) {
+          // The lease stays ours in the table; the next taker pass adopts it again (or it expires).
           coordinator.forget(shardId);
-          this.syncRequested = true;
-        } else if (reason === 'REQUESTED' && coordinator.handoverRequested(shardId) && !this.abort.signal.aborted) {
-          await coordinator.handOver(shardId);
-        } else if (reason === 'LEASE_LOST') {
-          coordinator.forget(shardId);
+          this.deps.log.warn({ shardId, reason, err }, 'shard hand-off after shutdown failed');
         }
         return reason;
       });
@@ -198,9 +217,11 @@ export class Scheduler {
       coordinator.stopTaking();
       this.abort.abort(new Error('stopping'));
       await this.running?.catch(() => undefined);
+      const finished = new Set<string>();
       const drains = [...this.consumers.entries()].map(async ([shardId, { consumer, done }]) => {
         await consumer.requestShutdown();
         await done;
+        finished.add(shardId);
         await coordinator.release(shardId).catch((err) => log.warn({ shardId, err }, 'lease release failed'));
       });
       const timer = new AbortController();
@@ -211,7 +232,12 @@ export class Scheduler {
       const result = await Promise.race([Promise.all(drains).then(() => 'drained' as const), timeout]);
       timer.abort();
       if (result === 'timeout') log.warn({ shards: this.activeShards() }, 'shutdown timed out; leases will expire');
-      for (const shardId of coordinator.heldShardIds()) await coordinator.release(shardId).catch(() => undefined);
+      // Leases of consumers still draining are left to expire, so nobody starts while they work.
+      for (const shardId of coordinator.heldShardIds()) {
+        if (finished.has(shardId) || !this.consumers.has(shardId)) await coordinator.release(shardId).catch(() => undefined);
+      }
+      this.renewAbort.abort(new Error('stopped'));
+      await this.renewing;
       log.info({ workerId: coordinator.workerId, result }, 'worker stopped');
     })();
     return this.stopping;

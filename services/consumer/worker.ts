@@ -15,7 +15,7 @@ import { DynamoDbLeaseStore } from './leases/lease-store';
 import { DynamoDbHandoffStore } from './pipeline/handoff-store';
 import { createInferenceClient, type InferenceClient } from './pipeline/inference-client';
 import { ModelRouter } from './pipeline/model-router';
-import { OutboxRelay } from './pipeline/outbox-relay';
+import { createOutboxRelay, type OutboxRelay } from './pipeline/outbox-relay';
 import { PipelineProcessor } from './pipeline/pipeline-processor';
 import { PumpDirectory } from './pipeline/pump-directory';
 import { FileRecordAudit } from './pipeline/record-audit';
@@ -92,13 +92,7 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
       )
     : undefined;
   const inference = createInferenceClient(config, clients.sageMakerRuntime, clock);
-  const relay = new OutboxRelay(
-    outbox,
-    clients.eventBridge,
-    clock,
-    { eventBusName: config.names.eventBusName, sweepIntervalMs: config.consumer.outboxSweepMs, sweepGraceMs: 2 * config.consumer.outboxSweepMs, maxAttempts: 5 },
-    log.child({ part: 'outbox' }),
-  );
+  const relay = createOutboxRelay(config, outbox, clients.eventBridge, clock, log.child({ part: 'outbox' }));
   const coordinator = new LeaseCoordinator(
     leases,
     clock,

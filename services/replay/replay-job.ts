@@ -23,7 +23,7 @@ import { DynamoDbWindowStore, type WindowItem } from '../../shared/stores/window
 import { SPARSE_INDEX_PARTITIONS } from '../../shared/tables';
 import { DynamoDbHandoffStore, type HandoffStore } from '../consumer/pipeline/handoff-store';
 import { createInferenceClient, InferenceClient } from '../consumer/pipeline/inference-client';
-import { OutboxRelay } from '../consumer/pipeline/outbox-relay';
+import { createOutboxRelay, type OutboxRelay } from '../consumer/pipeline/outbox-relay';
 import { PipelineProcessor } from '../consumer/pipeline/pipeline-processor';
 import { PumpDirectory } from '../consumer/pipeline/pump-directory';
 import { WindowSink } from '../consumer/pipeline/window-sink';
@@ -270,13 +270,7 @@ class ReplayRun {
     this.directory = new PumpDirectory(new ReadOnlyPumpRegistry(new DynamoDbPumpRegistry(clients.doc, tables.pumps)), clock, 10 * 60_000);
     this.router = new ReplayRouter(parseModelChoice(job.spec.model), job.approved, createModelRegistry(config, clients), job.pinned);
     this.inference = createInferenceClient(config, clients.sageMakerRuntime, clock);
-    this.relay = new OutboxRelay(
-      new DynamoDbOutboxStore(clients.doc, tables.events),
-      clients.eventBridge,
-      clock,
-      { eventBusName: config.names.eventBusName, sweepIntervalMs: config.consumer.outboxSweepMs, sweepGraceMs: 2 * config.consumer.outboxSweepMs, maxAttempts: 5 },
-      log.child({ part: 'outbox' }),
-    );
+    this.relay = createOutboxRelay(config, new DynamoDbOutboxStore(clients.doc, tables.events), clients.eventBridge, clock, log.child({ part: 'outbox' }));
     this.handoff = new JobHandoffStore(new DynamoDbHandoffStore(clients.doc, tables.windows), job.jobId);
     const spec = job.spec;
     // A cursor write per batch: cheap next to the batch's window writes, and a resume re-reads little.

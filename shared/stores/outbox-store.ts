@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { conditional, dynamo } from '../aws/dynamo-errors';
@@ -13,6 +13,8 @@ export const OutboxItemSchema = PumpEventSchema.extend({
   publishedAt: z.number().int().optional(),
   attempts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
+  /** When the last failed publish happened: the sweep backs off from it. */
+  lastAttemptAt: z.number().int().optional(),
 });
 export type OutboxItem = z.infer<typeof OutboxItemSchema>;
 
@@ -32,9 +34,11 @@ export interface OutboxStore {
   add(event: PumpEvent, nowMs: number): Promise<boolean>;
   get(eventId: string): Promise<OutboxItem | undefined>;
   markPublished(eventId: string, nowMs: number): Promise<void>;
-  recordFailure(eventId: string, error: string): Promise<void>;
-  /** Unpublished events of one pending partition, oldest first. */
+  recordFailure(eventId: string, error: string, nowMs: number): Promise<void>;
+  /** Unpublished events of one pending partition, oldest first (up to `limit`, over pages). */
   listPending(partition: string, limit?: number): Promise<OutboxItem[]>;
+  /** Deletes an event that was never published (its window's outcome changed before publication). */
+  discardUnpublished(eventId: string): Promise<boolean>;
   /** Events of a pump (newest first), or all events (scan) when pumpId is undefined. */
   list(options?: { pumpId?: string; limit?: number; since?: number }): Promise<OutboxItem[]>;
 }
@@ -71,33 +75,46 @@ export class DynamoDbOutboxStore implements OutboxStore {
     );
   }
 
-  async recordFailure(eventId: string, error: string): Promise<void> {
+  async recordFailure(eventId: string, error: string, nowMs: number): Promise<void> {
     await conditional('outbox.failure', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { eventId },
-          UpdateExpression: 'SET attempts = attempts + :one, lastError = :err',
+          UpdateExpression: 'SET attempts = attempts + :one, lastError = :err, lastAttemptAt = :now',
           ConditionExpression: 'attribute_exists(pendingPartition)',
-          ExpressionAttributeValues: { ':one': 1, ':err': error.slice(0, 1000) },
+          ExpressionAttributeValues: { ':one': 1, ':err': error.slice(0, 1000), ':now': nowMs },
         }),
       ),
     );
   }
 
-  async listPending(partition: string, limit = 100): Promise<OutboxItem[]> {
-    const r = await dynamo('outbox.pending', () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'pending',
-          KeyConditionExpression: 'pendingPartition = :p',
-          ExpressionAttributeValues: { ':p': partition },
-          Limit: limit,
-        }),
-      ),
+  async listPending(partition: string, limit = 1_000): Promise<OutboxItem[]> {
+    const out: OutboxItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await dynamo('outbox.pending', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: 'pending',
+            KeyConditionExpression: 'pendingPartition = :p',
+            ExpressionAttributeValues: { ':p': partition },
+            ExclusiveStartKey: startKey,
+            Limit: limit - out.length,
+          }),
+        ),
+      );
+      for (const i of r.Items ?? []) out.push(OutboxItemSchema.parse(i));
+      startKey = r.LastEvaluatedKey;
+    } while (startKey && out.length < limit);
+    return out;
+  }
+
+  async discardUnpublished(eventId: string): Promise<boolean> {
+    return conditional('outbox.discard', () =>
+      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { eventId }, ConditionExpression: 'attribute_exists(pendingPartition)' })),
     );
-    return (r.Items ?? []).map((i) => OutboxItemSchema.parse(i));
   }
 
   async list(options: { pumpId?: string; limit?: number; since?: number } = {}): Promise<OutboxItem[]> {

@@ -59,8 +59,11 @@ export interface WindowStore {
   setOutcome(pumpId: string, sk: string, outcome: Required<Pick<WindowItem, 'level' | 'state'>>): Promise<void>;
   /** Live (or one replay job's) windows of a pump in [from, to), oldest first. */
   query(pumpId: string, options?: { from?: number; to?: number; replayJobId?: string; limit?: number; newestFirst?: boolean }): Promise<WindowItem[]>;
-  /** All UNSCORED windows in one partition of the sparse index, oldest first. */
-  listUnscored(partition: string, limit?: number): Promise<WindowItem[]>;
+  /**
+   * Windows waiting to be applied in one partition of the sparse index (UNSCORED ones and those
+   * queued behind them), oldest first, every page.
+   */
+  listUnscored(partition: string): Promise<WindowItem[]>;
 }
 
 export class DynamoDbWindowStore implements WindowStore {
@@ -135,7 +138,8 @@ export class DynamoDbWindowStore implements WindowStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pumpId, sk },
-          UpdateExpression: 'SET #level = :level, #state = :state',
+          // Applied: it leaves the pending index (a window queued behind an UNSCORED one sits there).
+          UpdateExpression: 'SET #level = :level, #state = :state REMOVE unscoredPartition',
           ConditionExpression: 'attribute_exists(pumpId)',
           ExpressionAttributeNames: { '#level': 'level', '#state': 'state' },
           ExpressionAttributeValues: { ':level': outcome.level, ':state': outcome.state },
@@ -174,18 +178,25 @@ export class DynamoDbWindowStore implements WindowStore {
     return out;
   }
 
-  async listUnscored(partition: string, limit = 500): Promise<WindowItem[]> {
-    const r = await dynamo('window.unscored', () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'unscored',
-          KeyConditionExpression: 'unscoredPartition = :p',
-          ExpressionAttributeValues: { ':p': partition },
-          Limit: limit,
-        }),
-      ),
-    );
-    return (r.Items ?? []).map((i) => WindowItemSchema.parse(i));
+  async listUnscored(partition: string): Promise<WindowItem[]> {
+    const out: WindowItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const r = await dynamo('window.unscored', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: 'unscored',
+            KeyConditionExpression: 'unscoredPartition = :p',
+            ExpressionAttributeValues: { ':p': partition },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const i of r.Items ?? []) out.push(WindowItemSchema.parse(i));
+      startKey = r.LastEvaluatedKey;
+    } while (startKey);
+    return out;
   }
+
 }

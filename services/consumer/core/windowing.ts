@@ -10,7 +10,13 @@ import { type AccumulatorState, buildFeatureVector, ChannelAccumulator } from '.
  * out-of-orderness (a pump's records all land on one shard, and pumps' clocks differ, so a shared
  * watermark would make a slow-clocked pump's data late). A window [start, start+size) closes when
  * the watermark passes its end plus the allowed lateness, or when the pump has been silent for
- * the idle timeout while the reader is at the tip of the shard, or when the input ends.
+ * the idle timeout, or when the input ends.
+ *
+ * Closing is decided record by record, on the records' own times — event times for the watermark,
+ * Kinesis arrival times for the idle timeout — never on when a batch happened to be read. So a
+ * shard re-read after a crash or a lease move closes the same windows with the same samples, and a
+ * sample late the first time is late again. Only at the tip of the shard, where no newer arrival
+ * will come, does the wall clock move the idle timeout on (poll with atTip).
  *
  * A sample is accepted only while every window containing it is open; otherwise it is late and
  * goes to quarantine whole, so a closed window never misses a sample silently. Exact duplicates
@@ -96,6 +102,12 @@ export class Windower {
   private readonly hop: number;
   private readonly pumps = new Map<string, PumpWindows>();
   private openCount = 0;
+  /** Windows closed since the last poll, in closing order. */
+  private ready: ClosedWindow[] = [];
+  /** The newest arrival time seen (the idle timeout's clock). */
+  private clock = Number.NEGATIVE_INFINITY;
+  /** No pump can be idle before the clock reaches this (a lower bound, tightened by scans). */
+  private nextIdleCheck = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: WindowerOptions) {
     this.size = options.window.sizeMs;
@@ -127,12 +139,22 @@ export class Windower {
   }
 
   /**
-   * Adds one sample. `position` is the record's position on the shard; `arrivalMs` the processing
-   * time it was read at (for the idle timeout).
+   * Adds one sample. `position` is the record's position on the shard; `arrivalMs` the record's
+   * arrival time on the stream (it moves the idle clock first, so windows of pumps silent since
+   * before this record close before it is added).
    */
   add(pumpId: string, sample: Sample, position: number, arrivalMs: number): AddOutcome {
+    this.advanceClock(arrivalMs);
     const p = this.pump(pumpId);
     p.lastArrival = Math.max(p.lastArrival, arrivalMs);
+    const outcome = this.addSample(p, sample, position);
+    if (p.open.size > 0) this.nextIdleCheck = Math.min(this.nextIdleCheck, p.lastArrival + this.options.window.idleTimeoutMs);
+    const horizon = p.maxTs - this.options.window.outOfOrdernessMs - this.options.window.allowedLatenessMs;
+    if (horizon > p.horizon) this.advance(pumpId, p, horizon, 'watermark', this.ready);
+    return outcome;
+  }
+
+  private addSample(p: PumpWindows, sample: Sample, position: number): AddOutcome {
     const ts = sample.ts;
     const oldestStart = this.oldestStartFor(ts);
     if (sample.seq !== undefined && p.seqs.has(sample.seq)) {
@@ -180,27 +202,37 @@ export class Windower {
     if (w) w.duplicates += 1;
   }
 
+  /** Moves the idle clock to `t` (if later) and closes the windows of pumps silent for the idle timeout. */
+  private advanceClock(t: number): void {
+    if (t <= this.clock) return;
+    this.clock = t;
+    if (this.clock < this.nextIdleCheck) return;
+    const { idleTimeoutMs } = this.options.window;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [pumpId, p] of this.pumps) {
+      if (p.open.size === 0) continue;
+      if (this.clock - p.lastArrival >= idleTimeoutMs) this.advance(pumpId, p, this.maxOpenEnd(p), 'idle', this.ready);
+      else next = Math.min(next, p.lastArrival + idleTimeoutMs);
+    }
+    this.nextIdleCheck = next;
+  }
+
   /**
-   * Closes what is due: windows past their pump's watermark plus lateness, and, when `atTip`
-   * (the reader has caught up with the shard), windows of pumps silent for the idle timeout.
+   * Returns the windows closed since the last poll. At the tip of the shard (`atTip`), where no
+   * newer arrival will move the idle clock, `nowMs` does: a silent pump's last window still closes.
    */
   poll(nowMs: number, atTip: boolean): ClosedWindow[] {
-    const out: ClosedWindow[] = [];
-    const { outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs } = this.options.window;
-    for (const [pumpId, p] of this.pumps) {
-      const watermarkHorizon = p.maxTs - outOfOrdernessMs - allowedLatenessMs;
-      if (watermarkHorizon > p.horizon) this.advance(pumpId, p, watermarkHorizon, 'watermark', out);
-      if (atTip && p.open.size > 0 && nowMs - p.lastArrival >= idleTimeoutMs) {
-        this.advance(pumpId, p, this.maxOpenEnd(p), 'idle', out);
-      }
-      this.prune(p);
-    }
+    if (atTip) this.advanceClock(nowMs);
+    for (const p of this.pumps.values()) this.prune(p);
+    const out = this.ready;
+    this.ready = [];
     return out;
   }
 
   /** Closes every open window (end of input, or a requested shutdown of a replay). */
   flush(): ClosedWindow[] {
-    const out: ClosedWindow[] = [];
+    const out = this.ready;
+    this.ready = [];
     for (const [pumpId, p] of this.pumps) {
       if (p.open.size > 0) this.advance(pumpId, p, this.maxOpenEnd(p), 'flush', out);
     }
@@ -294,6 +326,7 @@ export class Windower {
     p.maxTs = Math.max(p.maxTs, snapshot.maxTs);
     p.horizon = Math.max(p.horizon, snapshot.horizon);
     p.lastArrival = Math.max(p.lastArrival, arrivalMs);
+    this.nextIdleCheck = Math.min(this.nextIdleCheck, p.lastArrival + this.options.window.idleTimeoutMs);
     for (const [seq, ts] of snapshot.seqs) p.seqs.set(seq, ts);
     for (const s of snapshot.windows) {
       if (p.open.has(s.start)) continue;

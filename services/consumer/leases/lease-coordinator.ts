@@ -144,8 +144,9 @@ export class LeaseCoordinator {
    */
   async takeLeases(): Promise<string[]> {
     if (this.stopped) return [];
-    const now = this.clock.now();
     const all = await this.store.list(this.options.applicationName);
+    // Read after the scan: an observation must not be dated before the moment it was made.
+    const now = this.clock.now();
     const active = all.filter((l) => l.checkpoint !== 'SHARD_END');
     const expired: Lease[] = [];
     const owners = new Map<string, Lease[]>();
@@ -157,8 +158,10 @@ export class LeaseCoordinator {
       const observedAt = this.observations.get(lease.leaseKey)!.observedAt;
       const isExpired = lease.leaseOwner === undefined || (!!seen && now - observedAt > this.options.failoverTimeMs);
       if (lease.leaseOwner === this.options.workerId) {
-        // Ours in the table but not held here: a hand-over to us has completed.
-        if (!this.held.has(lease.shardId)) this.adopt(lease, now);
+        // Ours in the table but not held here: a hand-over to us has completed (or we dropped it
+        // after failed renewals). It counts as held only from a successful renewal, never from
+        // the scan, so a worker that could not write cannot grant itself validity.
+        if (!this.held.has(lease.shardId)) await this.adoptByRenewal(lease);
         continue;
       }
       if (isExpired) expired.push(lease);
@@ -187,6 +190,7 @@ export class LeaseCoordinator {
     // Spread takeovers: shuffle so simultaneous takers rarely race for the same lease.
     for (const lease of shuffle(expired)) {
       if (needed <= 0) break;
+      const sentAt = this.clock.now();
       if (await this.store.take(lease, this.options.workerId)) {
         const newLease: Lease = {
           ...lease,
@@ -195,7 +199,7 @@ export class LeaseCoordinator {
           ownerSwitchesSinceCheckpoint: lease.ownerSwitchesSinceCheckpoint + 1,
           pendingOwner: undefined,
         };
-        this.adopt(newLease, now);
+        this.adopt(newLease, sentAt);
         taken.push(lease.shardId);
         needed -= 1;
         this.log.info({ shardId: lease.shardId, previousOwner: lease.leaseOwner ?? null }, 'lease taken');
@@ -218,8 +222,23 @@ export class LeaseCoordinator {
     return taken;
   }
 
-  private adopt(lease: Lease, now: number): void {
-    this.held.set(lease.shardId, { lease, validFrom: now, handoverRequested: false, chain: Promise.resolve() });
+  /** Holds a lease, valid from `validFrom`: the send time of the write that made it ours. */
+  private adopt(lease: Lease, validFrom: number): void {
+    this.held.set(lease.shardId, { lease, validFrom, handoverRequested: false, chain: Promise.resolve() });
+  }
+
+  private async adoptByRenewal(lease: Lease): Promise<void> {
+    const sentAt = this.clock.now();
+    try {
+      if (await this.store.renew(lease)) {
+        this.adopt({ ...lease, leaseCounter: lease.leaseCounter + 1 }, sentAt);
+        // A hand-over to another worker was asked for and not finished: finish it first.
+        if (lease.pendingOwner) this.held.get(lease.shardId)!.handoverRequested = true;
+        this.log.info({ shardId: lease.shardId }, 'lease adopted');
+      }
+    } catch (err) {
+      this.log.warn({ shardId: lease.shardId, err }, 'lease adoption failed');
+    }
   }
 
   /** The local time at which the next watched lease would expire, if any. */

@@ -1,5 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { backoffDelay, type Clock, sleep } from '../../../shared/clock';
+import type { Config } from '../../../shared/config';
 import { isRetryableAwsError } from '../../../shared/errors';
 import type { Logger } from '../../../shared/logging';
 import { EVENT_SOURCE } from '../../../shared/names';
@@ -18,6 +19,8 @@ export interface OutboxRelayOptions {
   /** The sweep only takes events older than this, so it does not race the writer's own publish. */
   readonly sweepGraceMs: number;
   readonly maxAttempts: number;
+  /** Longest pause the sweep leaves between attempts at an event that keeps failing. */
+  readonly maxBackoffMs: number;
 }
 
 /** The EventBridge entry for an event: the same id and content every time it is (re)sent. */
@@ -91,7 +94,7 @@ export class OutboxRelay {
       } catch (err) {
         if (!isRetryableAwsError(err)) {
           this.log.error({ err, count: pending.length }, 'PutEvents failed');
-          await Promise.all(pending.map((p) => this.outbox.recordFailure(p.event.eventId, (err as Error).message)));
+          await Promise.all(pending.map((p) => this.outbox.recordFailure(p.event.eventId, (err as Error).message, this.clock.now())));
           return;
         }
         this.log.warn({ err: (err as Error).name, attempt }, 'PutEvents throttled or failed; retrying');
@@ -108,12 +111,12 @@ export class OutboxRelay {
           retry.push(p);
         } else {
           this.log.error({ eventId: p.event.eventId, code: r?.ErrorCode, message: r?.ErrorMessage }, 'event rejected by the bus');
-          await this.outbox.recordFailure(p.event.eventId, `${r?.ErrorCode ?? 'NoResult'}: ${r?.ErrorMessage ?? ''}`);
+          await this.outbox.recordFailure(p.event.eventId, `${r?.ErrorCode ?? 'NoResult'}: ${r?.ErrorMessage ?? ''}`, this.clock.now());
         }
       }
       pending = retry;
     }
-    for (const p of pending) await this.outbox.recordFailure(p.event.eventId, 'retries exhausted');
+    for (const p of pending) await this.outbox.recordFailure(p.event.eventId, 'retries exhausted', this.clock.now());
   }
 
   /** One sweep over every pending partition. */
@@ -121,7 +124,11 @@ export class OutboxRelay {
     const cutoff = this.clock.now() - this.options.sweepGraceMs;
     let count = 0;
     for (let i = 0; i < SPARSE_INDEX_PARTITIONS; i++) {
-      const items = (await this.outbox.listPending(`p${i}`)).filter((it) => it.createdAt <= cutoff && it.attempts < 50);
+      // Never given up on: an event that keeps failing is retried with a growing pause (up to the max).
+      const now = this.clock.now();
+      const items = (await this.outbox.listPending(`p${i}`)).filter(
+        (it) => it.createdAt <= cutoff && (it.attempts === 0 || now - (it.lastAttemptAt ?? 0) >= Math.min(this.options.maxBackoffMs, 1_000 * 2 ** Math.min(it.attempts, 20))),
+      );
       if (items.length === 0) continue;
       items.sort((a, b) => a.time - b.time);
       await this.publish(items.map(({ eventId, detailType, pumpId, time, detail }) => ({ eventId, detailType, pumpId, time, detail })));
@@ -146,4 +153,21 @@ export class OutboxRelay {
     this.abort.abort(new Error('stopping'));
     await this.sweeping;
   }
+}
+
+/** The relay a worker or a replay uses: the configuration's bus and sweep settings. */
+export function createOutboxRelay(config: Pick<Config, 'names' | 'consumer'>, outbox: OutboxStore, eventBridge: EventBridgeClient, clock: Clock, log: Logger): OutboxRelay {
+  return new OutboxRelay(
+    outbox,
+    eventBridge,
+    clock,
+    {
+      eventBusName: config.names.eventBusName,
+      sweepIntervalMs: config.consumer.outboxSweepMs,
+      sweepGraceMs: 2 * config.consumer.outboxSweepMs,
+      maxAttempts: 5,
+      maxBackoffMs: 300_000,
+    },
+    log,
+  );
 }

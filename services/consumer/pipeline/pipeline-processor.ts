@@ -147,14 +147,20 @@ export class PipelineProcessor implements ShardRecordProcessor {
     if (input.records.length > 0) this.faults.reach('after-read');
     const replay = this.options.replay;
     const now = this.deps.clock.now();
-    for (const record of input.records) await this.processRecord(record, replay ? this.arrivalOf(record) : now);
+    for (const record of input.records) {
+      // Live: the wall clock bounds future timestamps, the record's arrival time drives the idle
+      // timeout (so a re-read closes the same windows). Replay: both run on arrival times.
+      const arrival = replay ? this.arrivalOf(record) : (record.approximateArrivalTimestamp?.getTime() ?? now);
+      await this.processRecord(record, replay ? arrival : now, arrival);
+    }
     const closed = replay
       ? this.windower.poll(this.arrivalClock, true)
       : this.windower.poll(this.deps.clock.now(), input.millisBehindLatest < this.options.atTipLagMs);
     if (closed.length > 0) this.faults.reach('after-window');
     await this.handleClosed(closed);
     await this.deps.sink.retryPending();
-    if (!replay && now - this.lastSweep >= this.options.silenceSweepMs) {
+    // Silence is judged only at the tip: a reader catching up would see every pump as silent.
+    if (!replay && input.millisBehindLatest < this.options.atTipLagMs && now - this.lastSweep >= this.options.silenceSweepMs) {
       this.lastSweep = now;
       await this.deps.sink.sweepSilence(this.deps.sink.knownPumps());
     }
@@ -176,13 +182,13 @@ export class PipelineProcessor implements ShardRecordProcessor {
   }
 
   /** Processes one record, retrying a throwing record a few times before quarantining it. */
-  private async processRecord(record: ConsumerRecord, now: number): Promise<void> {
+  private async processRecord(record: ConsumerRecord, now: number, arrival: number): Promise<void> {
     const position = this.nextPosition++;
     this.positions.push({ sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber });
     this.stats.records += 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.handleRecord(record, position, now);
+        await this.handleRecord(record, position, now, arrival);
         return;
       } catch (err) {
         if (attempt >= this.options.maxRecordAttempts) {
@@ -196,7 +202,7 @@ export class PipelineProcessor implements ShardRecordProcessor {
     }
   }
 
-  private async handleRecord(record: ConsumerRecord, position: number, now: number): Promise<void> {
+  private async handleRecord(record: ConsumerRecord, position: number, now: number, arrival: number): Promise<void> {
     const replay = this.options.replay;
     const decoded = decodeTelemetry(record.data, now, this.options.window.maxFutureSkewMs);
     if (!decoded.ok) {
@@ -227,7 +233,7 @@ export class PipelineProcessor implements ShardRecordProcessor {
     await this.deps.directory.get(pumpId);
     const late: Sample[] = [];
     for (const s of samples) {
-      const outcome = this.windower.add(pumpId, s, position, now);
+      const outcome = this.windower.add(pumpId, s, position, arrival);
       if (outcome === 'late') late.push(s);
       else if (outcome === 'duplicate') this.stats.duplicates += 1;
       else this.stats.samples += 1;

@@ -125,13 +125,21 @@ export class WindowSink {
 
   private async forEachPump(pumpIds: string[], fn: (pumpId: string) => Promise<void>): Promise<void> {
     let next = 0;
+    let failure: { error: unknown } | undefined;
     const worker = async (): Promise<void> => {
-      while (next < pumpIds.length) {
+      // After a failure no new pump is started, and the others finish before the error is
+      // rethrown: nothing of this sink keeps writing once the caller has moved on.
+      while (next < pumpIds.length && !failure) {
         const pumpId = pumpIds[next++]!;
-        await this.serialized(pumpId, () => fn(pumpId));
+        try {
+          await this.serialized(pumpId, () => fn(pumpId));
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.pumpConcurrency, pumpIds.length) }, worker));
+    if (failure) throw failure.error;
   }
 
   /** Runs work for one pump after any earlier work for it (per-pump order). */
@@ -193,7 +201,8 @@ export class WindowSink {
     for (const item of items) {
       if (this.pending.has(pump.pumpId) || item.status === 'UNSCORED') {
         // Behind an UNSCORED window (or one itself): stored as it is, applied when the queue drains.
-        const { item: durable } = await this.store(item);
+        // It goes into the pending index whatever its status, so a restart finds it again.
+        const { item: durable } = await this.store({ ...item, unscoredPartition: unscoredPartition(pump.pumpId) });
         this.queue(pump.pumpId, durable);
         continue;
       }
@@ -212,20 +221,48 @@ export class WindowSink {
       applied.push(durable);
     }
     if (applied.length === 0) return;
-    for (const e of events) if (await this.deps.outbox.add(e, this.deps.clock.now())) this.stats.events += 1;
+    const created = await this.addEvents(events);
     if (events.length > 0) this.reach('after-outbox-write');
     const next = this.nextState(pump.pumpId, current, memory, applied[applied.length - 1]!);
     if (!(await this.deps.state.put(next, current?.version ?? 0))) {
-      // Someone else moved the state: fall back to one window at a time, re-reading as we go.
+      // Someone else moved the state: the events of this chain may not hold. Withdraw the ones this
+      // call wrote (unpublished), then apply one window at a time, re-reading as we go.
+      await this.withdraw(created);
       this.stateCache.delete(pump.pumpId);
       for (const item of applied) await this.apply(pump, item);
       return;
     }
     this.stateCache.set(pump.pumpId, next);
     this.reach('after-state-write');
+    // A window stored behind an UNSCORED one before a restart, applied now: out of the pending index.
+    for (const i of applied) if (i.unscoredPartition) await this.deps.windows.setOutcome(i.pumpId, i.sk, { level: i.level ?? 'NORMAL', state: next.memory.state });
     if (applied.some((i) => i.status === 'UNROUTED')) this.deps.onUnrouted?.(pump);
-    await this.deps.relay.publish(events);
+    await this.publish(events);
     if (events.length > 0) this.reach('after-put-events');
+  }
+
+  /** Writes events to the outbox; returns the ones this call created. */
+  private async addEvents(events: readonly PumpEvent[]): Promise<PumpEvent[]> {
+    const created: PumpEvent[] = [];
+    for (const e of events) if (await this.deps.outbox.add(e, this.deps.clock.now())) created.push(e);
+    this.stats.events += created.length;
+    return created;
+  }
+
+  private async withdraw(events: readonly PumpEvent[]): Promise<void> {
+    for (const e of events) await this.deps.outbox.discardUnpublished(e.eventId);
+  }
+
+  /**
+   * Publishes now, best effort: the events are in the outbox, and the relay's sweep publishes
+   * whatever this misses, so a slow or failing bus never holds up a pump's windows.
+   */
+  private async publish(events: readonly PumpEvent[]): Promise<void> {
+    try {
+      await this.deps.relay.publish(events);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, events: events.length }, 'publish failed; the outbox sweep will retry');
+    }
   }
 
   private nextState(pumpId: string, current: PumpStateItem | null, memory: ConditionMemory, item: WindowItem): PumpStateItem {
@@ -328,9 +365,7 @@ export class WindowSink {
       const ev = evaluateWindow(memory, { vector: item.features, score: scoreOf(item) }, policy);
       if (!ev.applied) return; // an older window: the state never goes back
       const events = this.windowEvents(pump, item, ev, policy.zones);
-      for (const e of events) {
-        if (await this.deps.outbox.add(e, this.deps.clock.now())) this.stats.events += 1;
-      }
+      const created = await this.addEvents(events);
       if (events.length > 0) this.reach('after-outbox-write');
       const next = this.nextState(pump.pumpId, current, ev.memory, item);
       if (await this.deps.state.put(next, current?.version ?? 0)) {
@@ -338,21 +373,19 @@ export class WindowSink {
         this.reach('after-state-write');
         await this.deps.windows.setOutcome(item.pumpId, item.sk, { level: ev.windowLevel, state: ev.memory.state });
         if (item.status === 'UNROUTED') this.deps.onUnrouted?.(pump);
-        await this.deps.relay.publish(events);
+        await this.publish(events);
         if (events.length > 0) this.reach('after-put-events');
         return;
       }
-      // Someone else moved the state (a previous owner of the shard, or a replay): re-read.
+      // Someone else moved the state: withdraw what this evaluation wrote, re-read, re-evaluate.
+      await this.withdraw(created);
     }
     throw new Error(`pump ${pump.pumpId}: state kept changing under window ${item.windowStart}`);
   }
 
   /** Writes events to the outbox and publishes the ones this call created. */
   private async emit(events: PumpEvent[]): Promise<void> {
-    const created: PumpEvent[] = [];
-    for (const e of events) if (await this.deps.outbox.add(e, this.deps.clock.now())) created.push(e);
-    this.stats.events += created.length;
-    await this.deps.relay.publish(created);
+    await this.publish(await this.addEvents(events));
   }
 
   /** Re-queues UNSCORED windows found in the history (after a restart or a lease move). */
@@ -423,7 +456,7 @@ export class WindowSink {
         const next: PumpStateItem = { ...current, version: current.version + 1, memory: ev.memory, updatedAt: now };
         if (await this.deps.state.put(next, current.version)) {
           this.stateCache.set(pumpId, next);
-          await this.deps.relay.publish([event]);
+          await this.publish([event]);
         } else {
           this.stateCache.delete(pumpId);
         }

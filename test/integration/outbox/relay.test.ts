@@ -50,7 +50,7 @@ describe('outbox relay against the local bus', () => {
     });
     await clients.eventBridge.send(new PutRuleCommand({ Name: 'all', EventBusName: config.names.eventBusName, EventPattern: JSON.stringify({ source: ['pumpwatch'] }) }));
     await clients.eventBridge.send(new PutTargetsCommand({ Rule: 'all', EventBusName: config.names.eventBusName, Targets: [{ Id: 'all', Arn: listenerArn('all') }] }));
-    relay = new OutboxRelay(outbox, clients.eventBridge, systemClock, { eventBusName: config.names.eventBusName, sweepIntervalMs: 200, sweepGraceMs: 0, maxAttempts: 6 }, pino({ level: 'silent' }));
+    relay = new OutboxRelay(outbox, clients.eventBridge, systemClock, { eventBusName: config.names.eventBusName, sweepIntervalMs: 200, sweepGraceMs: 0, maxAttempts: 6, maxBackoffMs: 1_000 }, pino({ level: 'silent' }));
   });
 
   afterAll(async () => {

@@ -103,7 +103,14 @@ async function runOnce(fault?: FaultPoint): Promise<Outcome> {
         const outbox = await scan(cluster, t.events);
         const live = windows.filter((w) => String(w.sk).startsWith('w#'));
         const samples = live.reduce((n, w) => n + (w.features as { sampleCount: number }).sampleCount, 0);
+        // Every pump's state has reached its newest window (history is written before the state).
+        const newest = new Map<string, number>();
+        for (const w of live) newest.set(String(w.pumpId), Math.max(newest.get(String(w.pumpId)) ?? 0, Number(w.windowStart)));
+        const states = await scan(cluster, t.state);
+        const statesDone =
+          states.length === 6 && states.every((st) => (st.memory as { lastWindowStart: number }).lastWindowStart === newest.get(String(st.pumpId)));
         return (
+          statesDone &&
           live.length >= expectedWindows &&
           samples === 6 * 240 &&
           live.every((w) => w.state !== undefined) &&
