@@ -149,6 +149,21 @@ describe('LeaseCoordinator', () => {
     expect(c.isValid('s0')).toBe(false);
   });
 
+  it('holds a lease found under its own name only after renewing it', async () => {
+    const store = new InMemoryLeaseStore();
+    const clock = new ManualClock(0);
+    store.put(lease('s0', { leaseOwner: 'me', leaseCounter: 4 }));
+    const c = coordinator(store, clock, 'me');
+    // the renewal is refused (someone moved the counter meanwhile): not ours to process
+    const renew = jest.spyOn(store, 'renew').mockResolvedValueOnce(false);
+    await c.takeLeases();
+    expect(c.heldShardIds()).toEqual([]);
+    renew.mockRestore();
+    await c.takeLeases();
+    expect(c.heldShardIds()).toEqual(['s0']);
+    expect((await store.get(leaseKeyOf(APP, 's0')))!.leaseCounter).toBe(5);
+  });
+
   it('ignores leases of ended shards when computing its share', async () => {
     const store = new InMemoryLeaseStore();
     const clock = new ManualClock(0);

@@ -125,4 +125,30 @@ describe('Windower', () => {
     expect(v.sampleCount).toBe(3);
     expect(v.channels.pressure!.mean).toBe(2);
   });
+
+  it('closes idle pumps on record arrival times, record by record, whatever the batch boundaries', () => {
+    // The same records in one batch or several must close the same windows with the same samples.
+    const run = (pollEvery: number) => {
+      const w = windower();
+      const closed: ClosedWindow[] = [];
+      const records: [string, number, number][] = [
+        ['A', 1_000, 1_000], // pump A, event time, arrival time
+        ['B', 1_000, 2_000],
+        ['B', 2_000, 16_500], // arrival 16.5 s: A has been silent 15.5 s > idle 15 s, its window closes first
+        ['A', 3_000, 17_500], // so this sample of A's closed window is late
+      ];
+      const outcomes = records.map(([pump, ts, arrival], i) => {
+        const o = w.add(pump, sample(ts), i, arrival);
+        if ((i + 1) % pollEvery === 0) closed.push(...w.poll(0, false));
+        return o;
+      });
+      closed.push(...w.poll(0, false));
+      return { outcomes, closed: closed.map((c) => [c.pumpId, c.windowStart - T0, c.vector.sampleCount, c.closedBy]) };
+    };
+    const once = run(100);
+    expect(once.outcomes).toEqual(['accepted', 'accepted', 'accepted', 'late']);
+    expect(once.closed).toEqual([['A', 0, 1, 'idle']]);
+    expect(run(1)).toEqual(once);
+    expect(run(2)).toEqual(once);
+  });
 });
