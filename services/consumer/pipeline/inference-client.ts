@@ -97,8 +97,9 @@ export class InferenceClient {
         return response;
       } catch (err) {
         last = err instanceof InferenceError ? err : mapInvokeError(err);
-        // A model error is the model's problem, not the endpoint's: it does not trip the breaker.
-        if (last.failure !== 'model_error' && last.failure !== 'validation' && last.failure !== 'bad_response') {
+        // A model failing or still loading is that model's problem, not the endpoint's: only
+        // endpoint-wide failures (unavailable, throttled, timeouts) count towards the breaker.
+        if (!['model_error', 'validation', 'bad_response', 'not_ready'].includes(last.failure)) {
           this.consecutiveFailures += 1;
           if (this.consecutiveFailures >= this.options.breakerThreshold) {
             this.openUntil = this.clock.now() + this.options.breakerResetMs;
