@@ -32,6 +32,12 @@ export interface ProcessRecordsInput {
   readonly records: readonly ConsumerRecord[];
   /** How far the reader is behind the tip of the shard (0 at the tip). */
   readonly millisBehindLatest: number;
+  /**
+   * Local time just before the read was sent: every record that had arrived on the stream by then
+   * (less millisBehindLatest) is in this batch or an earlier one. Absent for replays and tests,
+   * where the processor uses its own clock.
+   */
+  readonly readAtMs?: number;
   readonly checkpointer: RecordProcessorCheckpointer;
 }
 

@@ -188,6 +188,7 @@ export class ShardConsumer {
       let records: _Record[];
       let next: string | undefined;
       let behind: number;
+      const readAtMs = this.deps.clock.now();
       try {
         const r = await this.deps.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.maxRecords }), {
           abortSignal: this.abort.signal,
@@ -219,7 +220,7 @@ export class ShardConsumer {
       }
       this.stats.records += userRecords.length;
       this.stats.millisBehindLatest = behind;
-      await processor.processRecords({ records: userRecords, millisBehindLatest: next ? behind : 0, checkpointer: this.checkpointer });
+      await processor.processRecords({ records: userRecords, millisBehindLatest: next ? behind : 0, readAtMs, checkpointer: this.checkpointer });
       await this.checkpointer.flushIfDue();
       iterator = next;
       if (next && records.length === 0) await sleep(this.options.idleTimeBetweenReadsMs, this.abort.signal).catch(() => undefined);

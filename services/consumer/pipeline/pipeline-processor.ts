@@ -155,7 +155,9 @@ export class PipelineProcessor implements ShardRecordProcessor {
     }
     const closed = replay
       ? this.windower.poll(this.arrivalClock, true)
-      : this.windower.poll(this.deps.clock.now(), input.millisBehindLatest < this.options.atTipLagMs);
+      : // At the tip, the idle clock may move to when the read was sent (less a margin for records
+        // still becoming visible): later records, not yet read, cannot close a window early.
+        this.windower.poll((input.readAtMs ?? now) - input.millisBehindLatest - this.options.atTipLagMs, input.millisBehindLatest < this.options.atTipLagMs);
     if (closed.length > 0) this.faults.reach('after-window');
     await this.handleClosed(closed);
     await this.deps.sink.retryPending();
