@@ -210,8 +210,13 @@ export class ShardConsumer {
         await sleep(backoffDelay(failures, 200, 5_000), this.abort.signal).catch(() => undefined);
         continue;
       }
-      const userRecords = expandRecords(records, range, skipThrough, (seq, err) =>
-        this.log.warn({ shardId: this.shardId, sequenceNumber: seq, err: err.message }, 'corrupt KPL aggregate'),
+      const userRecords = expandRecords(
+        records,
+        range,
+        skipThrough,
+        (seq, err) => this.log.warn({ shardId: this.shardId, sequenceNumber: seq, err: err.message }, 'corrupt KPL aggregate'),
+        // KCL drops these too (a producer with a stale shard map); they are logged, not silent.
+        (seq, partitionKey) => this.log.warn({ shardId: this.shardId, sequenceNumber: seq, partitionKey }, 'KPL sub-record outside the shard hash range dropped'),
       );
       skipThrough = undefined;
       if (userRecords.length > 0) {
@@ -254,6 +259,7 @@ export function expandRecords(
   range: { start: bigint; end: bigint },
   skipThrough: ExtendedSequenceNumber | undefined,
   onCorrupt: (sequenceNumber: string, err: Error) => void = () => undefined,
+  onOutOfRange: (sequenceNumber: string, partitionKey: string) => void = () => undefined,
 ): ConsumerRecord[] {
   const out: ConsumerRecord[] = [];
   for (const r of records) {
@@ -270,7 +276,10 @@ export function expandRecords(
       if (subs) {
         subs.forEach((u, i) => {
           const hash = u.explicitHashKey !== undefined ? BigInt(u.explicitHashKey) : hashKeyOf(u.partitionKey);
-          if (hash < range.start || hash > range.end) return;
+          if (hash < range.start || hash > range.end) {
+            onOutOfRange(seq, u.partitionKey);
+            return;
+          }
           out.push({ ...base, subSequenceNumber: i, partitionKey: u.partitionKey, data: u.data, aggregated: true });
         });
         continue;
