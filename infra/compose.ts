@@ -10,7 +10,9 @@ import {
   acknowledgeWildcardResources,
   grantInvokeEndpoint,
   grantModelRegistryRead,
+  grantModelRegistryWrite,
   grantObjectRead,
+  grantObjectWrite,
   grantPutEvents,
   grantQueueConsume,
   grantStreamRead,
@@ -76,8 +78,8 @@ export function composeApp(scope: Construct, config: StageConfig): PumpwatchStac
     routingQueue: models.routingQueue,
   });
 
-  wireConsumerGrants({ data, alerts, models, pipeline }, names.bucketName);
-  wireReplayGrants({ data, alerts, models, pipeline }, names.bucketName);
+  wireConsumerGrants({ data, alerts, models, pipeline }, names.bucketName, config.model.registry);
+  wireReplayGrants({ data, alerts, models, pipeline }, names.bucketName, config.model.registry);
 
   const observability = new ObservabilityStack(scope, ids.observability, {
     ...common,
@@ -114,6 +116,21 @@ function grantPrefixes(role: iam.IRole, bucketName: string, prefixes: readonly s
 }
 const MODEL_VERSION_REASON =
   'Model package versions (<group>/<n>) are created by data scientists after deployment; describe-only access to the versions of the pumpwatch groups.';
+const PUMP_GROUP_READ_REASON =
+  'Each pump with its own baseline gets a model package group (pumpwatch-<stage>-pump-<slug>-<hash>), created by the learning phase at run time; describe/list access to those groups and their versions only.';
+const PUMP_GROUP_WRITE_REASON =
+  'The learning phase creates a pump\'s model package group on its first baseline and registers versions in it; create/update access is limited to the pumpwatch-<stage>-pump- groups (the pump types\' groups stay read-only).';
+const MODEL_ARTIFACT_WRITE_REASON =
+  'Baseline artifacts are new versioned keys (models/pumps/<id>/v<n>/model.tar.gz, never overwritten) written by the learning phase; PutObject is limited to the models/pumps/ prefix.';
+
+/** The registry's groups a task reads: the pump types' and, on the SageMaker registry, the pumps'. */
+function grantRegistryRead(role: iam.IRole, models: ModelEndpointStack, registry: StageConfig['model']['registry']): void {
+  if (registry !== 'sagemaker') return;
+  const granted = grantModelRegistryRead(role, [...models.groupNames, models.pumpGroupPrefix]);
+  const pumpGroups = granted.filter((arn) => arn.includes(models.pumpGroupPrefix));
+  acknowledgeWildcardResources(role, granted.filter((arn) => !pumpGroups.includes(arn)), MODEL_VERSION_REASON);
+  acknowledgeWildcardResources(role, pumpGroups, PUMP_GROUP_READ_REASON);
+}
 
 function tableAccess(stacks: Pick<PumpwatchStacks, 'data'>, access: (key: TableId) => TableAccess['access'] | undefined): TableAccess[] {
   return (Object.keys(TABLE_SCHEMAS) as TableId[]).flatMap((key) => {
@@ -128,7 +145,7 @@ function tableAccess(stacks: Pick<PumpwatchStacks, 'data'>, access: (key: TableI
  * quarantine; reads pumps and models and updates routing; publishes events; scores on the endpoint;
  * reads model metadata under models/ and the registry; consumes routing updates.
  */
-function wireConsumerGrants(stacks: Omit<PumpwatchStacks, 'observability'>, bucketName: string): void {
+function wireConsumerGrants(stacks: Omit<PumpwatchStacks, 'observability'>, bucketName: string, registry: StageConfig['model']['registry']): void {
   const { data, alerts, models, pipeline } = stacks;
   const role = pipeline.consumer.taskRole;
   grantStreamRead(role, data.stream, data.dataKey);
@@ -137,15 +154,21 @@ function wireConsumerGrants(stacks: Omit<PumpwatchStacks, 'observability'>, buck
   grantInvokeEndpoint(role, models.endpointName);
   grantQueueConsume(role, models.routingQueue, models.modelKey);
   grantPrefixes(role, bucketName, [S3_PREFIXES.models], data.dataKey);
-  acknowledgeWildcardResources(role, grantModelRegistryRead(role, models.groupNames), MODEL_VERSION_REASON);
+  // The learning phase: a pump's baseline artifact, then its version in the registry.
+  acknowledgeWildcardResources(role, [grantObjectWrite(role, bucketName, PUMP_ARTIFACT_PREFIX, data.dataKey)], MODEL_ARTIFACT_WRITE_REASON);
+  grantRegistryRead(role, models, registry);
+  if (registry === 'sagemaker') acknowledgeWildcardResources(role, grantModelRegistryWrite(role, models.pumpGroupPrefix), PUMP_GROUP_WRITE_REASON);
 }
+
+/** Where the learning phase writes pump baselines (modelTarget's `pumps/…` under the models prefix). */
+const PUMP_ARTIFACT_PREFIX = `${S3_PREFIXES.models}pumps/`;
 
 /**
  * The replay job: the same decode ▸ window ▸ score ▸ sink path as the worker, reading Kinesis
  * (AT_TIMESTAMP) or the raw archive; it never touches the live lease table and only reads the pump
  * and model registries.
  */
-function wireReplayGrants(stacks: Omit<PumpwatchStacks, 'observability'>, bucketName: string): void {
+function wireReplayGrants(stacks: Omit<PumpwatchStacks, 'observability'>, bucketName: string, registry: StageConfig['model']['registry']): void {
   const { data, alerts, models, pipeline } = stacks;
   const role = pipeline.replay.taskRole;
   const readOnly = new Set<TableId>(['pumps', 'models']);
@@ -154,5 +177,5 @@ function wireReplayGrants(stacks: Omit<PumpwatchStacks, 'observability'>, bucket
   grantPutEvents(role, alerts.bus);
   grantInvokeEndpoint(role, models.endpointName);
   grantPrefixes(role, bucketName, [S3_PREFIXES.archive, S3_PREFIXES.models], data.dataKey);
-  acknowledgeWildcardResources(role, grantModelRegistryRead(role, models.groupNames), MODEL_VERSION_REASON);
+  grantRegistryRead(role, models, registry);
 }

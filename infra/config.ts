@@ -123,7 +123,21 @@ const ModelConfigSchema = z
     /** Target for the SageMakerVariantInvocationsPerInstance metric (invocations per instance per minute). */
     targetInvocationsPerInstance: positiveInt.default(1_000),
     /** One SageMaker model package group per pump type. */
-    pumpTypes: z.array(z.string().regex(PUMP_TYPE, 'pump types are lower-case kebab-case')).min(1).default(['centrifugal']),
+    pumpTypes: z
+      .array(
+        z
+          .string()
+          .regex(PUMP_TYPE, 'pump types are lower-case kebab-case')
+          .refine((t) => t !== 'pump' && !t.startsWith('pump-'), 'a pump type must not be "pump" or start with "pump-" (the prefix of single pumps\' model package groups)'),
+      )
+      .min(1)
+      .default(['centrifugal']),
+    /**
+     * The model registry the workers and the replay job use: the SageMaker Model Registry (model
+     * package groups; data scientists approve there, and approvals reach the workers through the
+     * routing queue), or the models table (the local stack's registry).
+     */
+    registry: z.enum(['sagemaker', 'dynamodb']).default('sagemaker'),
   })
   .refine((m) => m.maxInstanceCount >= m.minInstanceCount, { message: 'must be >= minInstanceCount', path: ['maxInstanceCount'] })
   .refine((m) => m.initialInstanceCount >= m.minInstanceCount && m.initialInstanceCount <= m.maxInstanceCount, {
@@ -280,6 +294,15 @@ export function stageConfigFromContext(
     region: pick(CONTEXT_KEYS.region) ?? (env.CDK_DEFAULT_REGION || undefined),
   };
   return parseStageConfig(input);
+}
+
+/**
+ * The SSM parameter holding the model server image URI of a stage. The model stack writes it; the
+ * worker tasks read it at start (it goes into the model packages they register). A parameter, not a
+ * cross-stack export, so a new model server image deploys without touching the pipeline stack.
+ */
+export function modelImageParameterName(stage: string): string {
+  return `/pumpwatch/${stage}/model-server-image`;
 }
 
 /** The endpoint name of a stage: the configured one or the shared default. */

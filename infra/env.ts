@@ -8,4 +8,9 @@ import { ENV } from '../shared/env';
 export const INFRA_ENV = {
   /** URL of the SQS queue carrying SageMaker model package state changes (routing updates). */
   routingQueueUrl: ENV.routingQueueUrl,
+  /**
+   * The model server image recorded in the model packages the workers register (SageMaker registry
+   * only). Read by ECS at task start from the model stack's SSM parameter, not set as a plain value.
+   */
+  modelImageUri: ENV.modelImageUri,
 } as const;

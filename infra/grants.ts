@@ -144,18 +144,50 @@ export function grantInvokeEndpoint(grantee: iam.IGrantable, endpointName: strin
 }
 
 /**
- * Read the model registry: the groups and the versions inside them. Returns the version ARN patterns
- * (`model-package/<group>/*`), for {@link acknowledgeWildcardResources}.
+ * Read the model registry: the groups and the versions inside them. `groupNames` are exact names or
+ * name prefixes ending in `-` (a set of groups created at run time, e.g. one per pump). Returns the
+ * wildcard ARNs it granted (`model-package/<group>/*`, and the prefixes' group ARNs), for
+ * {@link acknowledgeWildcardResources}.
  */
 export function grantModelRegistryRead(grantee: iam.IGrantable, groupNames: readonly string[]): string[] {
-  const groupArns = groupNames.map((g) => sageMakerArn('model-package-group', g));
-  const versionArns = groupNames.map((g) => `${sageMakerArn('model-package', g)}/*`);
+  const groupArns = groupNames.map((g) => sageMakerArn('model-package-group', groupPattern(g)));
+  const versionArns = groupNames.map((g) => `${sageMakerArn('model-package', groupPattern(g))}/*`);
   addToPolicy(
     grantee,
     statement('ReadModelPackageGroups', ['sagemaker:DescribeModelPackageGroup', 'sagemaker:ListModelPackages'], groupArns),
   );
   addToPolicy(grantee, statement('ReadModelPackages', ['sagemaker:DescribeModelPackage'], versionArns));
-  return versionArns;
+  return [...groupArns.filter((a) => a.endsWith('*')), ...versionArns];
+}
+
+/** A group name, or a prefix (ending in `-`) turned into a name pattern. */
+function groupPattern(nameOrPrefix: string): string {
+  return nameOrPrefix.endsWith('-') ? `${nameOrPrefix}*` : nameOrPrefix;
+}
+
+/**
+ * Register model versions in the groups under `groupPrefix` (ending in `-`): create a group on its
+ * first version, create versions and complete or approve them (the learning phase). Other groups
+ * (the pump types', owned by data science) stay read-only. Returns the wildcard ARNs it granted.
+ */
+export function grantModelRegistryWrite(grantee: iam.IGrantable, groupPrefix: string): string[] {
+  if (!groupPrefix.endsWith('-')) throw new Error(`model package group prefix must end with "-": ${groupPrefix}`);
+  const groupArn = sageMakerArn('model-package-group', groupPattern(groupPrefix));
+  const versionArn = `${sageMakerArn('model-package', groupPattern(groupPrefix))}/*`;
+  addToPolicy(grantee, statement('CreateModelPackageGroups', ['sagemaker:CreateModelPackageGroup'], [groupArn]));
+  addToPolicy(grantee, statement('WriteModelPackages', ['sagemaker:CreateModelPackage', 'sagemaker:UpdateModelPackage'], [versionArn]));
+  return [groupArn, versionArn];
+}
+
+/**
+ * Write new objects under a prefix (`s3:PutObject`), encrypting with the bucket key. Returns the
+ * object ARN pattern, for {@link acknowledgeWildcardResources}.
+ */
+export function grantObjectWrite(grantee: iam.IGrantable, bucketName: string, prefix: string, key: kms.IKey): string {
+  const arn = objectsArn(bucketName, prefix);
+  addToPolicy(grantee, statement('WriteObjects', ['s3:PutObject'], [arn]));
+  addToPolicy(grantee, statement('EncryptObjects', KEY_ENCRYPT_ACTIONS, [key.keyArn]));
+  return arn;
 }
 
 /** Receive and delete messages of a queue encrypted with `key`. */

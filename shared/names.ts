@@ -61,5 +61,14 @@ export function modelPackageGroupName(stage: string, pumpType: string): string {
   return `pumpwatch-${stage}-${pumpType}`;
 }
 
+/**
+ * The prefix of the SageMaker model package groups of single pumps (their own baselines), created
+ * by the learning phase on a pump's first version: `<prefix><slug>-<hash8>`. Pump types may not
+ * start with `pump-`, so no pump type group falls under it.
+ */
+export function pumpModelPackageGroupPrefix(stage: string): string {
+  return `pumpwatch-${stage}-pump-`;
+}
+
 /** detail-type of SageMaker Model Registry approval events (the routing update listens to it). */
 export const MODEL_PACKAGE_STATE_CHANGE = 'SageMaker Model Package State Change';

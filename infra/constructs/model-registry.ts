@@ -8,6 +8,11 @@ import { SecureQueue } from './secure-queue';
 export interface ModelRegistryProps {
   /** One model package group per name (one per pump type). */
   readonly groupNames: readonly string[];
+  /**
+   * Prefixes (ending in `-`) of groups created at run time (one per pump with its own baseline): the
+   * rule forwards their version changes too; the groups themselves are not created here.
+   */
+  readonly groupPrefixes?: readonly string[];
   /** Name of the routing-update queue (its dead-letter queue is `<name>-dlq`). */
   readonly routingQueueName: string;
   readonly encryptionKey: kms.IKey;
@@ -44,6 +49,11 @@ export class ModelRegistry extends Construct {
       }
     }
 
+    const prefixes = props.groupPrefixes ?? [];
+    for (const p of prefixes) {
+      if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9])*-$/.test(p)) throw new Error(`ModelRegistry ${id}: a group prefix is a group name start ending in "-": ${JSON.stringify(p)}`);
+    }
+
     this.groups = props.groupNames.map((name) => {
       const group = new sagemaker.CfnModelPackageGroup(this, `Group-${name}`, {
         modelPackageGroupName: name,
@@ -64,7 +74,7 @@ export class ModelRegistry extends Construct {
     this.eventPattern = {
       source: ['aws.sagemaker'],
       'detail-type': [MODEL_PACKAGE_STATE_CHANGE],
-      detail: { ModelPackageGroupName: [...props.groupNames] },
+      detail: { ModelPackageGroupName: [...props.groupNames, ...prefixes.map((prefix) => ({ prefix }))] },
     };
     this.rule = new events.CfnRule(this, 'StateChange', {
       description: 'Model package version changes of the pumpwatch groups → routing update queue',

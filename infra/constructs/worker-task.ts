@@ -14,6 +14,11 @@ export interface WorkerTaskProps {
   readonly command: readonly string[];
   /** The runtime environment (configToEnv output plus infra extras). */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Variables ECS reads at task start (from SSM parameters): deploy-time values owned by another
+   * stack, such as the model server image. The execution role gets read access to each.
+   */
+  readonly secrets?: Readonly<Record<string, ecs.Secret>>;
   readonly cpu: number;
   readonly memoryMiB: number;
   /** Time between SIGTERM and SIGKILL: the worker drains and checkpoints in it. */
@@ -48,6 +53,10 @@ export class WorkerTask extends Construct {
       if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new Error(`WorkerTask ${id}: invalid environment variable name ${k}`);
       if (typeof v !== 'string') throw new Error(`WorkerTask ${id}: environment ${k} is not a string`);
     }
+    for (const k of Object.keys(props.secrets ?? {})) {
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new Error(`WorkerTask ${id}: invalid environment variable name ${k}`);
+      if (k in props.environment) throw new Error(`WorkerTask ${id}: ${k} is both a plain and a parameter variable`);
+    }
     const stack = Stack.of(this);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -78,6 +87,7 @@ export class WorkerTask extends Construct {
       image: props.image,
       command: [...props.command],
       environment: { ...props.environment },
+      ...(props.secrets && Object.keys(props.secrets).length > 0 ? { secrets: { ...props.secrets } } : {}),
       essential: true,
       stopTimeout: props.stopTimeout,
       linuxParameters: new ecs.LinuxParameters(this, 'Linux', { initProcessEnabled: true }),
@@ -93,7 +103,7 @@ export class WorkerTask extends Construct {
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
-        'The environment holds only non-secret resource names and tuning values produced by configToEnv (shared/config.ts), the same variables the local stack writes; credentials come from the task role, and no secret is passed.',
+        'The environment holds only non-secret resource names and tuning values produced by configToEnv (shared/config.ts), the same variables the local stack writes; credentials come from the task role. The only value read from SSM at start is the model server image URI, which is not secret either.',
     });
     const executionRole = this.taskDefinition.obtainExecutionRole();
     Validations.of(executionRole).acknowledge({

@@ -1,9 +1,10 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { modelPackageGroupName } from '../../shared/names';
-import { modelEndpointName } from '../config';
+import { modelPackageGroupName, pumpModelPackageGroupPrefix } from '../../shared/names';
+import { modelEndpointName, modelImageParameterName } from '../config';
 import { EncryptionKey, SERVICE_ENCRYPT_ACTIONS } from '../constructs/encryption-key';
 import { ModelEndpoint } from '../constructs/model-endpoint';
 import { ModelRegistry } from '../constructs/model-registry';
@@ -25,7 +26,12 @@ export class ModelEndpointStack extends Stack {
   readonly registry: ModelRegistry;
   readonly modelKey: kms.Key;
   readonly routingQueue: sqs.IQueue;
+  /** The pump types' model package groups (created here, owned by data science). */
   readonly groupNames: readonly string[];
+  /** The prefix of the single pumps' groups (created by the workers' learning phase). */
+  readonly pumpGroupPrefix: string;
+  /** The model server image URI, for the model packages the workers register. */
+  readonly modelImage: ssm.StringParameter;
 
   constructor(scope: Construct, id: string, props: ModelEndpointStackProps) {
     super(scope, id, props);
@@ -33,6 +39,7 @@ export class ModelEndpointStack extends Stack {
     const prefix = namePrefix(config);
     this.endpointName = modelEndpointName(config);
     this.groupNames = config.model.pumpTypes.map((t) => modelPackageGroupName(config.stage, t));
+    this.pumpGroupPrefix = pumpModelPackageGroupPrefix(config.stage);
 
     const key = new EncryptionKey(this, 'ModelKey', {
       alias: `${prefix}-models`,
@@ -58,12 +65,20 @@ export class ModelEndpointStack extends Stack {
 
     this.registry = new ModelRegistry(this, 'Registry', {
       groupNames: this.groupNames,
+      groupPrefixes: [this.pumpGroupPrefix],
       routingQueueName: `${prefix}-model-routing`,
       encryptionKey: this.modelKey,
       maxEventAge: Duration.seconds(config.alerts.maxEventAgeSeconds),
       retryAttempts: config.alerts.retryAttempts,
     });
     this.routingQueue = this.registry.routing.queue;
+
+    this.modelImage = new ssm.StringParameter(this, 'ModelImage', {
+      parameterName: modelImageParameterName(config.stage),
+      description: `pumpwatch ${config.stage}: model server image, recorded in the model packages the workers register`,
+      stringValue: this.endpoint.image.imageUri,
+      tier: ssm.ParameterTier.STANDARD,
+    });
 
     new CfnOutput(this, 'EndpointName', { value: this.endpointName });
     new CfnOutput(this, 'ModelDataUrl', { value: `s3://${names.bucketName}/models/` });

@@ -6,10 +6,11 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { type Config, configToEnv, loadConfig } from '../../shared/config';
 import { ENV } from '../../shared/env';
-import { modelEndpointName, type StageConfig } from '../config';
+import { modelEndpointName, modelImageParameterName, type StageConfig } from '../config';
 import { ConsumerService } from '../constructs/consumer-service';
 import { EncryptionKey } from '../constructs/encryption-key';
 import { IotIngest } from '../constructs/iot-ingest';
@@ -49,6 +50,7 @@ export function runtimeConfig(config: StageConfig, names: PumpwatchStackProps['n
       },
       window: { ...config.window },
       applicationName,
+      modelRegistry: config.model.registry,
     },
   );
 }
@@ -115,6 +117,16 @@ export class PipelineStack extends Stack {
     });
     const image = ecs.ContainerImage.fromDockerImageAsset(this.image);
     const extraEnv = { [INFRA_ENV.routingQueueUrl]: props.routingQueue.queueUrl };
+    // On the SageMaker registry, versions record the model server image: the model stack's
+    // parameter, read by ECS when a task starts (by name: no cross-stack export to pin it).
+    const secrets: Record<string, ecs.Secret> =
+      config.model.registry === 'sagemaker'
+        ? {
+            [INFRA_ENV.modelImageUri]: ecs.Secret.fromSsmParameter(
+              ssm.StringParameter.fromStringParameterName(this, 'ModelImageParameter', modelImageParameterName(config.stage)),
+            ),
+          }
+        : {};
 
     this.consumer = new WorkerTask(this, 'Consumer', {
       family: `${prefix}-consumer`,
@@ -122,6 +134,7 @@ export class PipelineStack extends Stack {
       image,
       command: ['worker'],
       environment: { ...configToEnv(runtimeConfig(config, names, APPLICATION_NAMES.consumer)), ...extraEnv },
+      secrets,
       cpu: config.consumer.cpu,
       memoryMiB: config.consumer.memoryMiB,
       stopTimeout: Duration.seconds(config.consumer.stopTimeoutSeconds),
@@ -152,6 +165,7 @@ export class PipelineStack extends Stack {
       image,
       command: ['replay', 'start'],
       environment: { ...configToEnv(runtimeConfig(config, names, APPLICATION_NAMES.replay)), ...extraEnv },
+      secrets,
       cpu: config.replay.cpu,
       memoryMiB: config.replay.memoryMiB,
       stopTimeout: Duration.seconds(120),

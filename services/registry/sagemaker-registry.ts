@@ -12,7 +12,7 @@ import {
   UpdateModelPackageCommand,
   type UpdateModelPackageCommandInput,
 } from '@aws-sdk/client-sagemaker';
-import { modelPackageGroupName } from '../../shared/names';
+import { modelPackageGroupName, pumpModelPackageGroupPrefix } from '../../shared/names';
 import { ConditionFailedError, isRetryableAwsError, NotFoundError, PumpwatchError, TransientError, ValidationError } from '../../shared/errors';
 import { S3_PREFIXES } from '../../shared/names';
 import {
@@ -52,8 +52,8 @@ import {
  *
  * Not available locally (no SageMaker control-plane emulator): the calls are tested by their
  * request mapping and error mapping only; the local stack uses DynamoDbModelRegistry, and the
- * CDK app must grant Create/Update on the pump groups (`pumpwatch-<stage>-pump-*`) and widen the
- * state-change rule to them for pump baselines to route on AWS.
+ * CDK app grants the consumer Create/Update on the pump groups (`pumpwatch-<stage>-pump-*`) and
+ * its state-change rule covers them, so pump baselines route on AWS too.
  */
 
 /** Metadata keys the adapter writes on every model package. */
@@ -77,7 +77,7 @@ export function sageMakerGroupName(stage: string, modelGroup: string): string {
     const name = modelPackageGroupName(stage, ref.pumpType);
     if (GROUP_NAME.test(name)) return name;
   }
-  const base = `pumpwatch-${stage}-${ref?.kind === 'pump' ? 'pump' : 'group'}`;
+  const base = ref?.kind === 'pump' ? pumpModelPackageGroupPrefix(stage).slice(0, -1) : `pumpwatch-${stage}-group`;
   const id = ref?.kind === 'pump' ? ref.pumpId : modelGroup;
   const hash = createHash('sha256').update(id).digest('hex').slice(0, 8);
   const room = 63 - base.length - hash.length - 2;

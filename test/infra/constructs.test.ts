@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { ARCHIVE_ERROR_PREFIX_EXPRESSION, ARCHIVE_PREFIX_EXPRESSION, archiveHourPrefix } from '../../infra/archive-layout';
 import { ConsumerService } from '../../infra/constructs/consumer-service';
 import { DataBucket } from '../../infra/constructs/data-bucket';
@@ -21,6 +22,11 @@ import { WorkerTask } from '../../infra/constructs/worker-task';
 import { acknowledgeWildcardResources, objectsArn } from '../../infra/grants';
 import { resourceNames } from '../../shared/names';
 import { testStack } from './helpers';
+
+const paramStack = testStack('Params');
+let params = 0;
+/** An SSM parameter referenced by name (for WorkerTask's parameter variables). */
+const ssmParam = () => ssm.StringParameter.fromStringParameterName(paramStack, `P${params++}`, '/pumpwatch/x/model-server-image');
 
 let keys = 0;
 const key = (stack: Stack) => new kms.Key(stack, `K${keys++}`);
@@ -176,6 +182,8 @@ describe('pipeline constructs', () => {
     ['a stop timeout over 120 s', { stopTimeout: Duration.minutes(5) }, /stopTimeout must be 2\.\.120 s/],
     ['a bad environment name', { environment: { 'bad-name': 'x' } }, /invalid environment variable name/],
     ['a bad family', { family: 'a b' }, /invalid family/],
+    ['a bad parameter variable name', { secrets: { 'bad-name': ecs.Secret.fromSsmParameter(ssmParam()) } }, /invalid environment variable name/],
+    ['a variable both plain and from a parameter', { secrets: { PUMPWATCH_STAGE: ecs.Secret.fromSsmParameter(ssmParam()) } }, /both a plain and a parameter variable/],
   ])('WorkerTask rejects %s', (_n, override, message) => {
     const stack = testStack();
     expect(() => new WorkerTask(stack, 'W', { ...workerProps(stack), ...override })).toThrow(message);

@@ -1,5 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { modelImageParameterName } from '../../infra/config';
 import { MODEL_PACKAGE_STATE_CHANGE } from '../../infra/constructs/model-registry';
+import { sageMakerGroupName } from '../../services/registry/sagemaker-registry';
+import { matchesEventPattern } from '../../shared/event-pattern';
 import { resourceNames } from '../../shared/names';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -122,7 +125,7 @@ describe('model registry and routing updates', () => {
     template.resourceCountIs('AWS::SageMaker::ModelPackageGroup', 2);
   });
 
-  test('a default-bus rule on Model Package State Change of exactly those groups feeds the routing queue', () => {
+  test('a default-bus rule on Model Package State Change of those groups and the pumps\' groups feeds the routing queue', () => {
     const queueId = logicalIdOf(template, 'AWS::SQS::Queue', (p) => p.QueueName === 'pumpwatch-test-model-routing');
     const dlqId = logicalIdOf(template, 'AWS::SQS::Queue', (p) => p.QueueName === 'pumpwatch-test-model-routing-dlq');
     const rule = findOne(template, 'AWS::Events::Rule', () => true).Properties;
@@ -130,8 +133,20 @@ describe('model registry and routing updates', () => {
     expect(rule.EventPattern).toEqual({
       source: ['aws.sagemaker'],
       'detail-type': [MODEL_PACKAGE_STATE_CHANGE],
-      detail: { ModelPackageGroupName: ['pumpwatch-test-centrifugal', 'pumpwatch-test-screw'] },
+      detail: { ModelPackageGroupName: ['pumpwatch-test-centrifugal', 'pumpwatch-test-screw', { prefix: 'pumpwatch-test-pump-' }] },
     });
+    // Checked with the project's EventBridge pattern engine: a version change of a pump's own group
+    // (named by the registry adapter) matches; another stage's or project's group does not.
+    const change = (group: string) => ({
+      source: 'aws.sagemaker',
+      'detail-type': MODEL_PACKAGE_STATE_CHANGE,
+      detail: { ModelPackageGroupName: group, ModelApprovalStatus: 'Approved' },
+    });
+    const pattern = JSON.stringify(rule.EventPattern);
+    expect(matchesEventPattern(pattern, change(sageMakerGroupName('test', 'pump-P-0042')))).toBe(true);
+    expect(matchesEventPattern(pattern, change(sageMakerGroupName('test', 'type-screw')))).toBe(true);
+    expect(matchesEventPattern(pattern, change(sageMakerGroupName('prod', 'pump-P-0042')))).toBe(false);
+    expect(matchesEventPattern(pattern, change('pumpwatch-test-centrifugal-old'))).toBe(false);
     expect(rule.Targets).toEqual([
       {
         Id: 'routing-queue',
@@ -177,6 +192,13 @@ describe('model registry and routing updates', () => {
         ]),
       },
     });
+  });
+
+  test('the model server image URI is published as an SSM parameter (read by the worker tasks by name)', () => {
+    const param = findOne(template, 'AWS::SSM::Parameter', () => true).Properties;
+    expect(param).toMatchObject({ Name: modelImageParameterName('test'), Type: 'String', Tier: 'Standard' });
+    const model = findOne(template, 'AWS::SageMaker::Model', () => true).Properties;
+    expect(param.Value).toEqual(model.PrimaryContainer.Image);
   });
 
   test('the stack is deployable on its own: it depends only on the data stack', () => {

@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { parseStageConfig } from '../../infra/config';
+import { modelImageParameterName, parseStageConfig } from '../../infra/config';
 import { TELEMETRY_PARTITION_KEY, TELEMETRY_RULE_SQL } from '../../infra/constructs/iot-ingest';
 import { INFRA_ENV } from '../../infra/env';
 import { RUNTIME_INFRA_MODULES } from '../../infra/image-assets';
 import { APPLICATION_NAMES, runtimeConfig } from '../../infra/stacks/pipeline-stack';
+import { createModelRegistry } from '../../services/registry/factory';
+import { SageMakerModelRegistry } from '../../services/registry/sagemaker-registry';
 import { configToEnv, loadConfig } from '../../shared/config';
 import { ENV } from '../../shared/env';
 import { resourceNames } from '../../shared/names';
@@ -251,6 +253,16 @@ describe('task environment = what loadConfig reads', () => {
     // The infra extras: only the routing queue URL, pointing at the model stack's queue.
     expect(Object.keys(env).filter((k) => infraKeys.includes(k))).toEqual([INFRA_ENV.routingQueueUrl]);
     expect(refersTo(env[INFRA_ENV.routingQueueUrl], idOf(models.routingQueue as any))).toBe(true);
+    // The SageMaker Model Registry by default; the image its versions record comes from the model
+    // stack's SSM parameter, by name (ECS reads it at task start).
+    expect(loaded.modelRegistry).toBe('sagemaker');
+    const secrets = container(family).Secrets as { Name: string; ValueFrom: unknown }[];
+    expect(secrets.map((x) => x.Name)).toEqual([INFRA_ENV.modelImageUri]);
+    expect(JSON.stringify(secrets[0]!.ValueFrom)).toContain(`:parameter${modelImageParameterName('test')}"`);
+    expect(JSON.stringify(secrets[0]!.ValueFrom)).not.toContain('Fn::ImportValue');
+    // What the task will have at start satisfies the registry factory (it refuses a missing image).
+    const atStart = loadConfig({ ...(runtimeEnv as Record<string, string>), [INFRA_ENV.modelImageUri]: 'img:1' });
+    expect(createModelRegistry(atStart, { doc: {} as any })).toBeInstanceOf(SageMakerModelRegistry);
   });
 
   test('stage window settings flow into the environment', () => {
@@ -325,6 +337,10 @@ describe('task roles: exact actions on exact resources', () => {
         'ReadTelemetryStream',
         'UseTableKey',
         'WriteTableItems',
+        'WriteObjects',
+        'EncryptObjects',
+        'CreateModelPackageGroups',
+        'WriteModelPackages',
       ].sort(),
     );
     expect(s.ReadTelemetryStream!.Action).toEqual([
@@ -366,8 +382,36 @@ describe('task roles: exact actions on exact resources', () => {
     expect(refersTo(s.ConsumeRoutingUpdates!.Resource, idOf(models.routingQueue as any))).toBe(true);
     expect(refersTo(s.DecryptRoutingUpdates!.Resource, idOf(models.modelKey))).toBe(true);
     expect(s.ReadModelPackageGroups!.Action).toEqual(['sagemaker:DescribeModelPackageGroup', 'sagemaker:ListModelPackages']);
-    expect(JSON.stringify(s.ReadModelPackageGroups!.Resource)).toContain(':model-package-group/pumpwatch-test-centrifugal');
+    expect(JSON.stringify(s.ReadModelPackageGroups!.Resource)).toContain(':model-package-group/pumpwatch-test-centrifugal"');
+    expect(JSON.stringify(s.ReadModelPackageGroups!.Resource)).toContain(':model-package-group/pumpwatch-test-pump-*"');
     expect(JSON.stringify(s.ReadModelPackages!.Resource)).toContain(':model-package/pumpwatch-test-centrifugal/*');
+    expect(JSON.stringify(s.ReadModelPackages!.Resource)).toContain(':model-package/pumpwatch-test-pump-*/*');
+    // The learning phase: baseline artifacts under models/pumps/ only, versions in the pumps' groups only.
+    expect(s.WriteObjects).toMatchObject({ Action: 's3:PutObject' });
+    expect(toArray(s.WriteObjects!.Resource).map((r) => JSON.stringify(r))).toEqual([
+      expect.stringContaining(`:s3:::pumpwatch-test-data-${TEST_ACCOUNT}/models/pumps/*"`),
+    ]);
+    expect(s.EncryptObjects!.Action).toEqual(['kms:DescribeKey', 'kms:GenerateDataKey']);
+    expect(refersTo(s.EncryptObjects!.Resource, idOf(data.dataKey))).toBe(true);
+    expect(s.CreateModelPackageGroups!.Action).toBe('sagemaker:CreateModelPackageGroup');
+    expect(JSON.stringify(s.CreateModelPackageGroups!.Resource)).toMatch(/:model-package-group\/pumpwatch-test-pump-\*"\]\]\}$/);
+    expect(s.WriteModelPackages!.Action).toEqual(['sagemaker:CreateModelPackage', 'sagemaker:UpdateModelPackage']);
+    expect(JSON.stringify(s.WriteModelPackages!.Resource)).toMatch(/:model-package\/pumpwatch-test-pump-\*\/\*"\]\]\}$/);
+    // The pump types' groups (data science's) are never writable by the worker.
+    for (const st of [s.CreateModelPackageGroups!, s.WriteModelPackages!]) expect(JSON.stringify(st.Resource)).not.toContain('centrifugal');
+  });
+
+  test('on the models-table registry (model.registry = dynamodb): no SageMaker registry access, artifacts still writable', () => {
+    const alt = synthStage({ stage: 'tbl', model: { registry: 'dynamodb' } });
+    const t = alt.template('pipeline');
+    const td = findOne(t, 'AWS::ECS::TaskDefinition', (p) => p.Family === 'pumpwatch-tbl-consumer').Properties;
+    const statements = roleStatements(t, td.TaskRoleArn['Fn::GetAtt'][0]);
+    const sids = statements.map((st) => st.Sid);
+    for (const sid of ['ReadModelPackageGroups', 'ReadModelPackages', 'CreateModelPackageGroups', 'WriteModelPackages']) expect(sids).not.toContain(sid);
+    expect(sids).toContain('WriteObjects');
+    const env = Object.fromEntries(td.ContainerDefinitions[0].Environment.map((e: any) => [e.Name, e.Value]));
+    expect(env[ENV.modelRegistry]).toBeUndefined(); // loadConfig's default: the models table
+    expect(td.ContainerDefinitions[0].Secrets).toBeUndefined();
   });
 
   test('replay: no lease table, pumps and models read-only, archive and models readable', () => {
@@ -383,13 +427,27 @@ describe('task roles: exact actions on exact resources', () => {
     expect(refersTo(s.ReadTelemetryStream!.Resource, idOf(data.stream))).toBe(true);
   });
 
-  test('execution roles only pull the image and write their log group', () => {
+  test('execution roles only pull the image, write their log group and read the model image parameter', () => {
     for (const family of ['pumpwatch-test-consumer', 'pumpwatch-test-replay']) {
       const execId = taskDefinition(family).Properties.ExecutionRoleArn['Fn::GetAtt'][0];
-      const actions = roleStatements(template, execId).flatMap((st) => toArray(st.Action)).sort();
+      const statements = roleStatements(template, execId);
+      const actions = statements.flatMap((st) => toArray(st.Action)).sort();
       expect(actions).toEqual(
-        ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+        [
+          'ecr:BatchCheckLayerAvailability',
+          'ecr:BatchGetImage',
+          'ecr:GetAuthorizationToken',
+          'ecr:GetDownloadUrlForLayer',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'ssm:DescribeParameters',
+          'ssm:GetParameter',
+          'ssm:GetParameterHistory',
+          'ssm:GetParameters',
+        ].sort(),
       );
+      const ssmStatement = statements.find((st) => toArray(st.Action).some((a) => String(a).startsWith('ssm:')))!;
+      expect(toArray(ssmStatement.Resource).map((r) => JSON.stringify(r))).toEqual([expect.stringContaining(`:parameter${modelImageParameterName('test')}"`)]);
     }
   });
 });
