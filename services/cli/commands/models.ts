@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { NotFoundError, ValidationError } from '../../../shared/errors';
+import { NotFoundError, PumpwatchError, ValidationError } from '../../../shared/errors';
 import { type ModelVersion, pumpModelGroup, typeModelGroup } from '../../../shared/stores/model-registry';
 import { DEFAULT_PRESET, PRESETS } from '../../model-server/training/presets';
 import { approveVersion, pumpDrift, rejectVersion, type RejectResult, rollbackGroup, servingVersion } from '../../registry/actions';
 import { readModelArtifact } from '../../registry/publish';
+import { dynamoDbShadowWriter, ShadowScorer, shadowSummary } from '../../registry/shadow';
+import { createInferenceClient } from '../../consumer/pipeline/inference-client';
+import { systemClock } from '../../../shared/clock';
 import { fitPreset, loadTrainingWindows, publishTrained } from '../../registry/trainer';
 import type { CliContext } from '../context';
 import { iso, num, paint, printJson, table } from '../output';
@@ -64,7 +67,9 @@ function printReject(r: RejectResult, json: boolean | undefined): void {
  * refresh (`PUMPWATCH_ROUTE_REFRESH_MS`), with no restart.
  */
 export function registerModels(program: Command, ctx: () => CliContext): void {
-  const models = program.command('models').description('model versions per pump and pump type: list, inspect, train, approve, reject, roll back, drift');
+  const models = program
+    .command('models')
+    .description('model versions per pump and pump type: list, inspect, train, approve, reject, roll back, shadow-score, drift');
   const groupFlags = (cmd: Command): Command =>
     cmd.option('--pump <id>', "the pump's own models (group pump-<id>)").option('--type <type>', "the pump type's default models (group type-<type>)").option('--group <name>', 'a model group by name');
 
@@ -194,6 +199,37 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: GroupOptions & { json?: boolean }) => {
       printReject(await rollbackGroup(ctx().stores.models, groupFromOptions(opts), Date.now()), opts.json);
+    });
+
+  models
+    .command('shadow')
+    .description(
+      "score a pump's recent live-scored windows with its pending version (newer than the approved one) and store the scores beside the live ones; nothing live changes (no state, no events)",
+    )
+    .requiredOption('--pump <id>', 'pump id')
+    .option('--lookback <ms>', 'also windows from this long before the pending version was registered', '3600000')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { pump: string; lookback: string; json?: boolean }) => {
+      const c = ctx();
+      const { models: registry, windows } = c.stores;
+      const scorer = new ShadowScorer(
+        {
+          registry,
+          windows,
+          inference: createInferenceClient(c.config, c.clients.sageMakerRuntime, systemClock),
+          writeShadow: dynamoDbShadowWriter(c.clients.doc, c.config.names.tables.windows),
+        },
+        { lookbackMs: positiveInt(opts.lookback, '--lookback') },
+      );
+      const [pass] = await scorer.runOnce([opts.pump]);
+      if (pass!.error) throw new PumpwatchError(`shadow scoring of ${opts.pump} failed: ${pass!.error}`, { code: 'SHADOW_FAILED' });
+      if (!pass!.pending) throw new NotFoundError(`pump ${opts.pump} has no pending version newer than its approved one (register one with \`models train --pump ${opts.pump}\`)`);
+      const summary = shadowSummary(await windows.query(opts.pump), pass!.pending.target);
+      if (opts.json) return printJson({ pumpId: opts.pump, pending: pass!.pending, scoredNow: pass!.scored, ...summary });
+      process.stdout.write(
+        `${opts.pump}: pending v${pass!.pending.version} (${pass!.pending.target}) scored ${pass!.scored} more window(s)\n` +
+          `${summary.windows} window(s) with both scores: flagged live ${summary.liveFlagged}, flagged by the pending version ${summary.shadowFlagged}, agreement ${num(summary.agreement * 100, 1)} %\n`,
+      );
     });
 
   models

@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Command } from 'commander';
 import { registerModels } from '../../../services/cli/commands/models';
 import { registerPumps } from '../../../services/cli/commands/pumps';
@@ -96,5 +97,54 @@ describe('pumps and models commands', () => {
     expect(drift.features.every((f) => Number.isFinite(f.psi) && f.psi >= 0)).toBe(true);
     expect(String(await run('models', 'drift', '--pump', 'C-1', '--windows', '20'))).toMatch(/max PSI/);
     await expect(run('models', 'approve', '--pump', 'C-1', '--type', 'x', '--version', '1')).rejects.toThrow(/exactly one/);
+  }, 60_000);
+
+  it('shadow-scores a pending version beside the live scores, leaving them as they were', async () => {
+    // prepare: C-1 is served by v1 (previous test); 12 of its windows as the live path stores them
+    const windows = new DynamoDbWindowStore(stack.clients.doc, stack.config.names.tables.windows);
+    const live = (await windows.query('C-1')).slice(0, 12);
+    expect(live).toHaveLength(12);
+    const serving = (await run('pumps', 'show', 'C-1', '--json')) as { serving: { modelId: string; version: number; target: string } };
+    const liveScore = (w: (typeof live)[number], i: number) => ({
+      windowStart: w.windowStart,
+      score: i < 3 ? 9 : 0.5,
+      threshold: 4,
+      warningThreshold: 2,
+      components: {},
+      contributions: {},
+      anomalous: i < 3,
+    });
+    for (const [i, w] of live.entries()) {
+      const model = { modelId: serving.serving.modelId, version: String(serving.serving.version), target: serving.serving.target };
+      await stack.clients.doc.send(
+        new UpdateCommand({
+          TableName: stack.config.names.tables.windows,
+          Key: { pumpId: 'C-1', sk: w.sk },
+          UpdateExpression: 'SET #status = :scored, score = :score, model = :model',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':scored': 'SCORED', ':score': liveScore(w, i), ':model': model },
+        }),
+      );
+    }
+    const before = await windows.query('C-1');
+    await expect(run('models', 'shadow', '--pump', 'C-1', '--json')).rejects.toThrow(/no pending version newer than its approved one/);
+    const pending = (await run('models', 'train', '--pump', 'C-1', '--json')) as { version: number; target: string };
+    // act
+    const first = (await run('models', 'shadow', '--pump', 'C-1', '--json')) as Record<string, unknown>;
+    const again = (await run('models', 'shadow', '--pump', 'C-1', '--json')) as Record<string, unknown>;
+    const text = String(await run('models', 'shadow', '--pump', 'C-1'));
+    // assess: every live-scored window got a shadow score of the pending version, once
+    expect(first).toMatchObject({ pumpId: 'C-1', pending: { version: String(pending.version), target: pending.target }, scoredNow: 12, windows: 12, liveFlagged: 3 });
+    expect(again).toMatchObject({ scoredNow: 0, windows: 12, liveFlagged: 3, shadowFlagged: first.shadowFlagged, agreement: first.agreement });
+    expect(text).toMatch(/12 window\(s\) with both scores: flagged live 3/);
+    const after = await windows.query('C-1');
+    for (const w of after) {
+      const was = before.find((b) => b.sk === w.sk)!;
+      expect([w.status, w.model, w.score, w.state, w.level]).toEqual([was.status, was.model, was.score, was.state, was.level]);
+      if (w.status === 'SCORED') expect(w.shadow?.model.target).toBe(pending.target);
+      else expect(w.shadow).toBeUndefined();
+    }
+    // the pending version is still pending; v1 still serves
+    expect(await run('pumps', 'show', 'C-1', '--json')).toMatchObject({ serving: { version: serving.serving.version } });
   }, 60_000);
 });
