@@ -54,7 +54,10 @@ async function writeArchive(
     const arrivalMs = fromMs + (i + 1) * OBJECT_SECONDS * 1000 + 500;
     const body = gzipSync(Buffer.concat(list.map((b) => Buffer.from(`${new TextDecoder().decode(encodeJson(b))}\n`))));
     seq += 1_000n;
-    const key = archiveObjectKey({ arrivalMs, shardId: 'shardId-000000000000', sequenceNumber: String(seq), subSequenceNumber: 0 });
+    const key = archiveObjectKey(
+      { arrivalMs, shardId: 'shardId-000000000000', sequenceNumber: String(seq), subSequenceNumber: 0 },
+      { sequenceNumber: String(seq + BigInt(list.length - 1)), subSequenceNumber: 0 },
+    );
     await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.config.names.bucketName, Key: key, Body: body }));
   }
   return { records: batches.length, objects: byObject.size, toMs: fromMs + MINUTES * 60_000 };

@@ -67,15 +67,23 @@ const SEQUENCE_WIDTH = 56;
 /** Name of the local archiver's objects (a Firehose delivery stream's name plays this part on AWS). */
 export const ARCHIVER_OBJECT_NAME = 'pumpwatch-archiver';
 
+/** A record's position in its shard. */
+export interface ArchivePosition {
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber: number;
+}
+
 /**
  * The key of an archive object written by the local archiver: the Firehose layout, named after the
- * arrival time of its first record, its shard and the position of its first record. The key is a
- * function of the object's first record only, so a batch re-read after a crash (it restarts at the
- * same first record) overwrites the same object instead of adding a duplicate.
+ * arrival time of its first record, its shard, and the positions of its first and last records. The
+ * key names exactly the records the object holds (a shard's records are in a fixed order), so a
+ * re-write under the same key has the same content: a batch re-read after a crash overwrites the
+ * same object, and a late write by a worker that lost the lease cannot replace an object with one
+ * that holds fewer records.
  */
-export function archiveObjectKey(first: { arrivalMs: number; shardId: string; sequenceNumber: string; subSequenceNumber: number }): string {
-  const seq = first.sequenceNumber.padStart(SEQUENCE_WIDTH, '0');
-  return `${archiveHourPrefix(first.arrivalMs)}${ARCHIVER_OBJECT_NAME}-1-${nameTimestamp(first.arrivalMs)}-${first.shardId}-${seq}-${pad(first.subSequenceNumber, 6)}.gz`;
+export function archiveObjectKey(first: ArchivePosition & { arrivalMs: number; shardId: string }, last: ArchivePosition): string {
+  const position = (p: ArchivePosition) => `${p.sequenceNumber.padStart(SEQUENCE_WIDTH, '0')}-${pad(p.subSequenceNumber, 6)}`;
+  return `${archiveHourPrefix(first.arrivalMs)}${ARCHIVER_OBJECT_NAME}-1-${nameTimestamp(first.arrivalMs)}-${first.shardId}-${position(first)}-${position(last)}.gz`;
 }
 
 const NAME_TIME = /-(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-[^/]*$/;

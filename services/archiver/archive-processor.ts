@@ -13,10 +13,15 @@ const gzipAsync = promisify(gzip);
 
 export interface ArchiveProcessorOptions {
   readonly bucket: string;
-  /** An object is written this long (processing time) after its first record was buffered... */
+  /** An object holds the records that arrived within this long of its first record's arrival... */
   readonly bufferMs: number;
-  /** ...or once it holds this many bytes (uncompressed), whichever comes first. */
+  /** ...up to this many bytes (uncompressed), whichever limit comes first. */
   readonly bufferBytes: number;
+  /**
+   * How far this worker's clock may be off the stream's arrival timestamps (default 1 s): at the tip,
+   * an object is written once the local clock is this much past the end of its time span.
+   */
+  readonly clockSkewMs?: number;
 }
 
 export interface ArchiveProcessorDeps {
@@ -35,9 +40,10 @@ export interface ArchiveStats {
 }
 
 interface PendingObject {
-  readonly key: string;
+  readonly shardId: string;
+  readonly firstArrivalMs: number;
   readonly hour: number;
-  readonly startedAt: number;
+  readonly first: ExtendedSequenceNumber;
   readonly lines: Uint8Array[];
   bytes: number;
   last: ExtendedSequenceNumber;
@@ -49,11 +55,19 @@ interface PendingObject {
  * line, partitioned by UTC arrival hour (an object never spans two hours). The checkpoint moves only
  * after the object is written.
  *
- * No duplicates after a crash: an object's key is a function of its first record (arrival second,
- * shard, sequence number), and after a restart the shard is re-read from the checkpoint, i.e. from
- * that same first record; so the re-written object replaces the one written before the crash
- * instead of adding a second copy (it may end at another record; the next object starts right
- * after it). A worker whose lease is no longer valid does not write (a new owner re-writes).
+ * Where an object ends is decided by the records alone, not by when or in which batches they were
+ * read: it ends before the first record that arrived `bufferMs` or more after its first record, or
+ * in another hour, or once it holds `bufferBytes`. (The one exception is the tip of a quiet shard:
+ * the object is written once the clock has passed its time span, when no record can join it any
+ * more, short of a clock skew beyond `clockSkewMs`.) Since a restart re-reads the shard from the
+ * checkpoint, i.e. from an object's first record, a re-read writes the same objects again; and the
+ * key names the first and the last record, so a re-written key always has the same content:
+ * - after a crash between a write and its checkpoint, the re-write replaces that object (no
+ *   duplicate);
+ * - a worker whose lease expired while its write was in flight cannot replace the new owner's
+ *   object with a shorter one (no loss); at worst, at a quiet tip, both objects stay and some
+ *   records are archived twice, which replays absorb (duplicates count once).
+ * A worker whose lease is no longer valid does not start a write (the new owner writes).
  */
 export class ArchiveProcessor implements ShardRecordProcessor {
   private shardId = '';
@@ -72,31 +86,32 @@ export class ArchiveProcessor implements ShardRecordProcessor {
 
   async processRecords(input: ProcessRecordsInput): Promise<void> {
     for (const r of input.records) {
+      // Kinesis stamps every record; the clock is only a fallback for hand-made input.
       const arrivalMs = r.approximateArrivalTimestamp?.getTime() ?? this.deps.clock.now();
-      const hour = hourStart(arrivalMs);
-      if (this.buffer && this.buffer.hour !== hour) await this.write(input.checkpointer);
+      const b = this.buffer;
+      if (b && (hourStart(arrivalMs) !== b.hour || arrivalMs >= b.firstArrivalMs + this.options.bufferMs)) await this.write(input.checkpointer);
       const position = { sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber };
-      this.buffer ??= {
-        key: archiveObjectKey({ arrivalMs, shardId: this.shardId, ...position }),
-        hour,
-        startedAt: this.deps.clock.now(),
-        lines: [],
-        bytes: 0,
-        last: position,
-      };
+      this.buffer ??= { shardId: this.shardId, firstArrivalMs: arrivalMs, hour: hourStart(arrivalMs), first: position, lines: [], bytes: 0, last: position };
       this.buffer.lines.push(r.data);
       this.buffer.bytes += r.data.byteLength + 1;
       this.buffer.last = position;
       this.stats.records += 1;
       if (this.buffer.bytes >= this.options.bufferBytes) await this.write(input.checkpointer);
     }
-    if (this.buffer && this.deps.clock.now() - this.buffer.startedAt >= this.options.bufferMs) await this.write(input.checkpointer);
+    // At the tip, every record that arrived before the read was sent has been read: once that is
+    // past the object's time span, nothing more can join it.
+    if (this.buffer && input.millisBehindLatest === 0) {
+      const readAtMs = input.readAtMs ?? this.deps.clock.now();
+      const spanEnd = Math.min(this.buffer.firstArrivalMs + this.options.bufferMs, this.buffer.hour + 3_600_000);
+      if (readAtMs - (this.options.clockSkewMs ?? 1_000) >= spanEnd) await this.write(input.checkpointer);
+    }
   }
 
   /** Writes the buffered object, then checkpoints its last record. */
   private async write(checkpointer: RecordProcessorCheckpointer): Promise<void> {
     const b = this.buffer;
     if (!b) return;
+    const key = archiveObjectKey({ arrivalMs: b.firstArrivalMs, shardId: b.shardId, ...b.first }, b.last);
     const parts: Uint8Array[] = [];
     const newline = new Uint8Array([0x0a]);
     for (const line of b.lines) parts.push(line, newline);
@@ -104,18 +119,18 @@ export class ArchiveProcessor implements ShardRecordProcessor {
     for (let attempt = 1; ; attempt++) {
       if (this.deps.leaseValid && !this.deps.leaseValid()) throw new LeaseLostError(this.shardId);
       try {
-        await this.deps.s3.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: b.key, Body: body, ContentType: 'application/gzip' }));
+        await this.deps.s3.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/gzip' }));
         break;
       } catch (err) {
         if (!isRetryableAwsError(err) || attempt >= 8) throw err;
-        this.deps.log.warn({ shardId: this.shardId, key: b.key, attempt, err: (err as Error).name }, 'archive write failed; retrying');
+        this.deps.log.warn({ shardId: this.shardId, key, attempt, err: (err as Error).name }, 'archive write failed; retrying');
         await sleep(backoffDelay(attempt, 200, 5_000));
       }
     }
     this.buffer = undefined;
     this.stats.objects += 1;
     this.stats.bytes += body.byteLength;
-    this.deps.log.debug({ shardId: this.shardId, key: b.key, records: b.lines.length, bytes: body.byteLength }, 'archive object written');
+    this.deps.log.debug({ shardId: this.shardId, key, records: b.lines.length, bytes: body.byteLength }, 'archive object written');
     checkpointer.mark(b.last);
     await checkpointer.flush();
   }

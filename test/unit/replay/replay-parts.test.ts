@@ -24,7 +24,7 @@ describe('archive layout', () => {
 
   it.each([
     ['a Firehose object', 'raw/year=2026/month=01/day=09/hour=07/pumpwatch-prod-raw-archive-1-2026-01-09-07-31-05-0b9f7c1e-3d2a-4f0e-9b1a-2c3d4e5f6a7b.gz', Date.UTC(2026, 0, 9, 7, 31, 5)],
-    ['an archiver object', archiveObjectKey({ arrivalMs: T + 5_250, shardId: 'shardId-000000000003', sequenceNumber: '4959', subSequenceNumber: 2 }), T + 5_000],
+    ['an archiver object', archiveObjectKey({ arrivalMs: T + 5_250, shardId: 'shardId-000000000003', sequenceNumber: '4959', subSequenceNumber: 2 }, { sequenceNumber: '4990', subSequenceNumber: 0 }), T + 5_000],
     ['an object named otherwise', 'raw/year=2026/month=01/day=09/hour=07/part-0001.gz', Date.UTC(2026, 0, 9, 7)],
     ['a key outside the layout', 'elsewhere/x.gz', undefined],
   ])('reads the arrival time of %s from its key', (_what, key, expected) => {
@@ -32,7 +32,7 @@ describe('archive layout', () => {
   });
 
   it('names archiver objects so they sort in arrival, then shard, then sequence order', () => {
-    const key = (arrivalMs: number, shardId: string, seq: string) => archiveObjectKey({ arrivalMs, shardId, sequenceNumber: seq, subSequenceNumber: 0 });
+    const key = (arrivalMs: number, shardId: string, seq: string) => archiveObjectKey({ arrivalMs, shardId, sequenceNumber: seq, subSequenceNumber: 0 }, { sequenceNumber: `${seq}9`, subSequenceNumber: 0 });
     const keys = [key(T, 'shardId-000000000001', '900'), key(T, 'shardId-000000000001', '1000'), key(T + 1_000, 'shardId-000000000000', '5'), key(T + H, 'shardId-000000000000', '6')];
     expect([...keys].sort()).toEqual(keys);
   });
