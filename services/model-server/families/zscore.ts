@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { standardization, standardize } from './linalg';
 import type { FitResult, ModelFamily, RowScore, TrainingSet } from './types';
 
 /**
@@ -24,18 +25,8 @@ export type ZScoreOptions = z.input<typeof ZScoreOptionsSchema>;
 
 function fit(data: TrainingSet, optionsIn: unknown = {}): FitResult<ZScoreParams> {
   const options = ZScoreOptionsSchema.parse(optionsIn);
-  const d = data.featureNames.length;
   if (data.rows.length < 2) throw new RangeError('zscore needs at least 2 training rows');
-  const means = new Array<number>(d).fill(0);
-  const m2 = new Array<number>(d).fill(0);
-  data.rows.forEach((row, i) => {
-    for (let j = 0; j < d; j++) {
-      const delta = row[j]! - means[j]!;
-      means[j]! += delta / (i + 1);
-      m2[j]! += delta * (row[j]! - means[j]!);
-    }
-  });
-  const stds = means.map((m, j) => Math.max(Math.sqrt(m2[j]! / (data.rows.length - 1)), Math.abs(m) * options.minRelativeStd, 1e-9));
+  const { means, scales: stds } = standardization(data.rows, options.minRelativeStd);
   const params = { means, stds, threshold: options.threshold, warningThreshold: options.warningThreshold };
   const scores = score(params, data.rows).map((s) => s.score);
   const falseAlarms = scores.filter((s) => s >= options.threshold).length;
@@ -44,7 +35,7 @@ function fit(data: TrainingSet, optionsIn: unknown = {}): FitResult<ZScoreParams
 
 function score(params: ZScoreParams, rows: readonly (readonly number[])[]): RowScore[] {
   return rows.map((row) => {
-    const z = row.map((v, j) => Math.abs((v - params.means[j]!) / params.stds[j]!));
+    const z = standardize(row, params.means, params.stds).map(Math.abs);
     const max = z.reduce((a, b) => Math.max(a, b), 0);
     return {
       score: max,
