@@ -118,6 +118,88 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
+ * Which environment variable carries each field of the configuration's sections: loadConfig reads
+ * through these maps and configToEnv writes through them, so the two directions cannot disagree.
+ */
+const NAME_VARS = {
+  streamName: ENV.streamName,
+  bucketName: ENV.bucketName,
+  eventBusName: ENV.eventBusName,
+  modelEndpointName: ENV.modelEndpointName,
+} as const satisfies Record<Exclude<keyof Config['names'], 'tables'>, string>;
+const TABLE_VARS = {
+  leases: ENV.leaseTable,
+  pumps: ENV.pumpTable,
+  state: ENV.stateTable,
+  windows: ENV.windowTable,
+  events: ENV.eventTable,
+  models: ENV.modelTable,
+  quarantine: ENV.quarantineTable,
+  replay: ENV.replayTable,
+} as const satisfies Record<keyof Config['names']['tables'], string>;
+const ENDPOINT_VARS = {
+  kinesis: ENV.kinesisEndpoint,
+  dynamodb: ENV.dynamodbEndpoint,
+  s3: ENV.s3Endpoint,
+  eventBridge: ENV.eventBridgeEndpoint,
+  sageMakerRuntime: ENV.sageMakerRuntimeEndpoint,
+} as const satisfies Record<keyof Config['endpoints'], string>;
+const WINDOW_VARS = {
+  sizeMs: ENV.windowSizeMs,
+  hopMs: ENV.windowHopMs,
+  outOfOrdernessMs: ENV.outOfOrdernessMs,
+  allowedLatenessMs: ENV.allowedLatenessMs,
+  idleTimeoutMs: ENV.idleTimeoutMs,
+  maxFutureSkewMs: ENV.maxFutureSkewMs,
+} as const satisfies Record<keyof WindowConfig, string>;
+const CONSUMER_VARS = {
+  failoverTimeMs: ENV.failoverTimeMs,
+  takerIntervalMs: ENV.takerIntervalMs,
+  shardSyncIntervalMs: ENV.shardSyncIntervalMs,
+  idleTimeBetweenReadsMs: ENV.idleTimeBetweenReadsMs,
+  checkpointIntervalMs: ENV.checkpointIntervalMs,
+  routeRefreshMs: ENV.routeRefreshMs,
+  inferenceTimeoutMs: ENV.inferenceTimeoutMs,
+  unscoredRetryMs: ENV.unscoredRetryMs,
+  outboxSweepMs: ENV.outboxSweepMs,
+  metricsIntervalMs: ENV.metricsIntervalMs,
+} as const satisfies Record<keyof ConsumerConfig, string>;
+const ARCHIVE_VARS = {
+  applicationName: ENV.archiverApplicationName,
+  bufferMs: ENV.archiveBufferMs,
+  bufferBytes: ENV.archiveBufferBytes,
+} as const satisfies Record<keyof ArchiveConfig, string>;
+const REPLAY_VARS = { batchRecords: ENV.replayBatchRecords } as const satisfies Record<keyof ReplayConfig, string>;
+/** Optional top-level fields, written only when set. */
+const OPTIONAL_VARS = {
+  workerId: ENV.workerId,
+  faults: ENV.faults,
+  recordAuditFile: ENV.recordAuditFile,
+  routingQueueUrl: ENV.routingQueueUrl,
+  modelImageUri: ENV.modelImageUri,
+} as const satisfies Partial<Record<keyof Config, string>>;
+
+/** The fields that are set (so defaults underneath are kept). */
+function definedOnly<T extends Record<string, string | undefined>>(fields: T): Partial<Record<keyof T, string>> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, string>>;
+}
+
+/** A section's fields as read from the environment (empty values count as unset). */
+function readSection<K extends string>(vars: Readonly<Record<K, string>>, pick: (key: string) => string | undefined): Record<K, string | undefined> {
+  return Object.fromEntries(Object.entries<string>(vars).map(([field, key]) => [field, pick(key)])) as Record<K, string | undefined>;
+}
+
+/** A section's fields as environment variables (unset fields are left out). */
+function writeSection<K extends string>(vars: Readonly<Record<K, string>>, section: NoInfer<Readonly<Partial<Record<K, unknown>>>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, key] of Object.entries<string>(vars)) {
+    const v = section[field as K];
+    if (v !== undefined && v !== '') out[key] = String(v);
+  }
+  return out;
+}
+
+/**
  * Reads and validates the configuration once, from environment variables named in {@link ENV}.
  * Names default to the stage's {@link resourceNames}; any of them can be overridden one by one.
  */
@@ -134,62 +216,19 @@ export function loadConfig(env: Env, overrides: Partial<ConfigInput> = {}): Conf
     stage,
     region: pick(ENV.region) ?? pick('AWS_DEFAULT_REGION'),
     logLevel: pick(ENV.logLevel) as ConfigInput['logLevel'],
-    endpoints: {
-      kinesis: pick(ENV.kinesisEndpoint),
-      dynamodb: pick(ENV.dynamodbEndpoint),
-      s3: pick(ENV.s3Endpoint),
-      eventBridge: pick(ENV.eventBridgeEndpoint),
-      sageMakerRuntime: pick(ENV.sageMakerRuntimeEndpoint),
-    },
+    endpoints: readSection(ENDPOINT_VARS, pick),
     names: {
-      streamName: pick(ENV.streamName) ?? defaults.streamName,
-      bucketName: pick(ENV.bucketName) ?? defaults.bucketName,
-      eventBusName: pick(ENV.eventBusName) ?? defaults.eventBusName,
-      modelEndpointName: pick(ENV.modelEndpointName) ?? defaults.modelEndpointName,
-      tables: {
-        leases: pick(ENV.leaseTable) ?? defaults.tables.leases,
-        pumps: pick(ENV.pumpTable) ?? defaults.tables.pumps,
-        state: pick(ENV.stateTable) ?? defaults.tables.state,
-        windows: pick(ENV.windowTable) ?? defaults.tables.windows,
-        events: pick(ENV.eventTable) ?? defaults.tables.events,
-        models: pick(ENV.modelTable) ?? defaults.tables.models,
-        quarantine: pick(ENV.quarantineTable) ?? defaults.tables.quarantine,
-        replay: pick(ENV.replayTable) ?? defaults.tables.replay,
-      },
+      ...defaults,
+      ...definedOnly(readSection(NAME_VARS, pick)),
+      tables: { ...defaults.tables, ...definedOnly(readSection(TABLE_VARS, pick)) },
     },
-    window: {
-      sizeMs: pick(ENV.windowSizeMs),
-      hopMs: pick(ENV.windowHopMs),
-      outOfOrdernessMs: pick(ENV.outOfOrdernessMs),
-      allowedLatenessMs: pick(ENV.allowedLatenessMs),
-      idleTimeoutMs: pick(ENV.idleTimeoutMs),
-      maxFutureSkewMs: pick(ENV.maxFutureSkewMs),
-    } as ConfigInput['window'],
-    consumer: {
-      failoverTimeMs: pick(ENV.failoverTimeMs),
-      takerIntervalMs: pick(ENV.takerIntervalMs),
-      shardSyncIntervalMs: pick(ENV.shardSyncIntervalMs),
-      idleTimeBetweenReadsMs: pick(ENV.idleTimeBetweenReadsMs),
-      checkpointIntervalMs: pick(ENV.checkpointIntervalMs),
-      routeRefreshMs: pick(ENV.routeRefreshMs),
-      inferenceTimeoutMs: pick(ENV.inferenceTimeoutMs),
-      unscoredRetryMs: pick(ENV.unscoredRetryMs),
-      outboxSweepMs: pick(ENV.outboxSweepMs),
-      metricsIntervalMs: pick(ENV.metricsIntervalMs),
-    } as ConfigInput['consumer'],
-    archive: {
-      applicationName: pick(ENV.archiverApplicationName),
-      bufferMs: pick(ENV.archiveBufferMs),
-      bufferBytes: pick(ENV.archiveBufferBytes),
-    } as ConfigInput['archive'],
-    replay: { batchRecords: pick(ENV.replayBatchRecords) } as ConfigInput['replay'],
+    window: readSection(WINDOW_VARS, pick) as ConfigInput['window'],
+    consumer: readSection(CONSUMER_VARS, pick) as ConfigInput['consumer'],
+    archive: readSection(ARCHIVE_VARS, pick) as ConfigInput['archive'],
+    replay: readSection(REPLAY_VARS, pick) as ConfigInput['replay'],
     applicationName: pick(ENV.applicationName),
-    workerId: pick(ENV.workerId),
-    faults: pick(ENV.faults),
-    recordAuditFile: pick(ENV.recordAuditFile),
-    routingQueueUrl: pick(ENV.routingQueueUrl),
     modelRegistry: pick(ENV.modelRegistry) as ConfigInput['modelRegistry'],
-    modelImageUri: pick(ENV.modelImageUri),
+    ...readSection(OPTIONAL_VARS, pick),
     ...overrides,
   };
   const parsed = ConfigSchema.safeParse(input);
@@ -205,53 +244,16 @@ export function configToEnv(config: Config): Record<string, string> {
     [ENV.stage]: config.stage,
     [ENV.region]: config.region,
     [ENV.logLevel]: config.logLevel,
-    [ENV.streamName]: config.names.streamName,
-    [ENV.bucketName]: config.names.bucketName,
-    [ENV.eventBusName]: config.names.eventBusName,
-    [ENV.modelEndpointName]: config.names.modelEndpointName,
-    [ENV.leaseTable]: config.names.tables.leases,
-    [ENV.pumpTable]: config.names.tables.pumps,
-    [ENV.stateTable]: config.names.tables.state,
-    [ENV.windowTable]: config.names.tables.windows,
-    [ENV.eventTable]: config.names.tables.events,
-    [ENV.modelTable]: config.names.tables.models,
-    [ENV.quarantineTable]: config.names.tables.quarantine,
-    [ENV.replayTable]: config.names.tables.replay,
-    [ENV.windowSizeMs]: String(config.window.sizeMs),
-    [ENV.windowHopMs]: String(config.window.hopMs),
-    [ENV.outOfOrdernessMs]: String(config.window.outOfOrdernessMs),
-    [ENV.allowedLatenessMs]: String(config.window.allowedLatenessMs),
-    [ENV.idleTimeoutMs]: String(config.window.idleTimeoutMs),
-    [ENV.maxFutureSkewMs]: String(config.window.maxFutureSkewMs),
+    ...writeSection(NAME_VARS, config.names),
+    ...writeSection(TABLE_VARS, config.names.tables),
+    ...writeSection(WINDOW_VARS, config.window),
     [ENV.applicationName]: config.applicationName,
-    [ENV.failoverTimeMs]: String(config.consumer.failoverTimeMs),
-    [ENV.takerIntervalMs]: String(config.consumer.takerIntervalMs),
-    [ENV.shardSyncIntervalMs]: String(config.consumer.shardSyncIntervalMs),
-    [ENV.idleTimeBetweenReadsMs]: String(config.consumer.idleTimeBetweenReadsMs),
-    [ENV.checkpointIntervalMs]: String(config.consumer.checkpointIntervalMs),
-    [ENV.routeRefreshMs]: String(config.consumer.routeRefreshMs),
-    [ENV.inferenceTimeoutMs]: String(config.consumer.inferenceTimeoutMs),
-    [ENV.unscoredRetryMs]: String(config.consumer.unscoredRetryMs),
-    [ENV.outboxSweepMs]: String(config.consumer.outboxSweepMs),
-    [ENV.metricsIntervalMs]: String(config.consumer.metricsIntervalMs),
-    [ENV.archiverApplicationName]: config.archive.applicationName,
-    [ENV.archiveBufferMs]: String(config.archive.bufferMs),
-    [ENV.archiveBufferBytes]: String(config.archive.bufferBytes),
-    [ENV.replayBatchRecords]: String(config.replay.batchRecords),
+    ...writeSection(CONSUMER_VARS, config.consumer),
+    ...writeSection(ARCHIVE_VARS, config.archive),
+    ...writeSection(REPLAY_VARS, config.replay),
+    ...writeSection(ENDPOINT_VARS, config.endpoints),
+    ...writeSection(OPTIONAL_VARS, config),
   };
-  const endpoints: [string, string | undefined][] = [
-    [ENV.kinesisEndpoint, config.endpoints.kinesis],
-    [ENV.dynamodbEndpoint, config.endpoints.dynamodb],
-    [ENV.s3Endpoint, config.endpoints.s3],
-    [ENV.eventBridgeEndpoint, config.endpoints.eventBridge],
-    [ENV.sageMakerRuntimeEndpoint, config.endpoints.sageMakerRuntime],
-  ];
-  for (const [k, v] of endpoints) if (v) out[k] = v;
-  if (config.workerId) out[ENV.workerId] = config.workerId;
-  if (config.faults) out[ENV.faults] = config.faults;
-  if (config.recordAuditFile) out[ENV.recordAuditFile] = config.recordAuditFile;
-  if (config.routingQueueUrl) out[ENV.routingQueueUrl] = config.routingQueueUrl;
   if (config.modelRegistry !== 'dynamodb') out[ENV.modelRegistry] = config.modelRegistry;
-  if (config.modelImageUri) out[ENV.modelImageUri] = config.modelImageUri;
   return out;
 }
