@@ -1,6 +1,4 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -14,6 +12,7 @@ import { ENV } from '../../../shared/env';
 import { DETAIL_TYPES, type PumpEvent } from '../../../shared/schemas/events';
 import { pumpEvent } from '../../unit/alerts/pump-events';
 import { runAlerts } from '../../unit/alerts/run-cli';
+import { startWebhookServer } from '../../support/webhooks';
 
 const BUS = 'pumpwatch-itest-events';
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -33,32 +32,17 @@ interface WebhookCall {
 async function startWebhooks(): Promise<{ url: string; calls: WebhookCall[]; close(): Promise<void> }> {
   const calls: WebhookCall[] = [];
   const attempts = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as EventBridgeEnvelope;
-      const url = req.url ?? '';
-      const key = `${url}|${event.id}`;
-      const n = (attempts.get(key) ?? 0) + 1;
-      attempts.set(key, n);
-      const status = url.startsWith('/fail') ? 500 : url.startsWith('/flaky') && n === 1 ? 503 : 200;
-      const rule = String(req.headers['x-pumpwatch-rule-arn'] ?? '').split('/').pop() ?? '';
-      calls.push({ path: url, rule, status, event });
-      setTimeout(() => res.writeHead(status).end(), url.startsWith('/flaky') ? Math.floor(Math.random() * 4) : 0);
-    });
+  const server = await startWebhookServer(({ path: url, headers, body }) => {
+    const event = body as EventBridgeEnvelope;
+    const key = `${url}|${event.id}`;
+    const n = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, n);
+    const status = url.startsWith('/fail') ? 500 : url.startsWith('/flaky') && n === 1 ? 503 : 200;
+    const rule = String(headers['x-pumpwatch-rule-arn'] ?? '').split('/').pop() ?? '';
+    calls.push({ path: url, rule, status, event });
+    return { status, delayMs: url.startsWith('/flaky') ? Math.floor(Math.random() * 4) : 0 };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { ...server, calls };
 }
 
 function readJsonLines<T>(file: string): T[] {

@@ -1,6 +1,4 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,6 +31,7 @@ import {
   type EventBridgeEnvelope,
   type EventBridgeServer,
 } from '../../../services/local/eventbridge';
+import { type ReceivedRequest, startWebhookServer } from '../../support/webhooks';
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 5000): Promise<T> {
@@ -45,35 +44,14 @@ async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 
   }
 }
 
-interface WebhookCall {
-  readonly path: string;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: unknown;
-}
-
 /** A local HTTP server standing in for webhook subscribers: /ok → 200, /fail → 500, /reject → 400. */
-async function startWebhookServer(): Promise<{ url: string; calls: WebhookCall[]; close(): Promise<void> }> {
-  const calls: WebhookCall[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      calls.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      const status = req.url?.startsWith('/fail') ? 500 : req.url?.startsWith('/reject') ? 400 : 200;
-      res.writeHead(status).end();
-    });
+async function startWebhooks(): Promise<{ url: string; calls: ReceivedRequest[]; close(): Promise<void> }> {
+  const calls: ReceivedRequest[] = [];
+  const server = await startWebhookServer((request) => {
+    calls.push(request);
+    return { status: request.path.startsWith('/fail') ? 500 : request.path.startsWith('/reject') ? 400 : 200 };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { ...server, calls };
 }
 
 function readJsonLines(file: string): unknown[] {
@@ -112,11 +90,11 @@ describe('local EventBridge bus (real SDK client)', () => {
   let dataDir: string;
   let server: EventBridgeServer;
   let client: EventBridgeClient;
-  let webhooks: Awaited<ReturnType<typeof startWebhookServer>>;
+  let webhooks: Awaited<ReturnType<typeof startWebhooks>>;
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pumpwatch-eventbridge-'));
-    webhooks = await startWebhookServer();
+    webhooks = await startWebhooks();
     server = await startEventBridgeServer({
       dataDir: path.join(dataDir, 'bus'),
       webhookRetry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
