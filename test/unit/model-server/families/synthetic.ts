@@ -1,22 +1,9 @@
-/** Seeded random data for family tests (mulberry32 + Box–Muller): same seed, same rows. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { gaussian, seededRandom } from '../../../../services/ingest/simulator';
 
+/** Seeded normal draws for family tests (the simulator's mulberry32 + Box–Muller): same seed, same rows. */
 export function seededNormal(seed: number): () => number {
   const uniform = seededRandom(seed);
-  return () => {
-    const u = Math.max(uniform(), 1e-12);
-    const v = uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
+  return () => gaussian(uniform);
 }
 
 /**
