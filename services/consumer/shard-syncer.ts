@@ -1,6 +1,6 @@
 import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import type { Logger } from '../../shared/logging';
-import { type Lease, leaseKeyOf } from './leases/lease';
+import { newLease } from './leases/lease';
 import type { LeaseStore } from './leases/lease-store';
 
 /** Where a consumer group starts on shards that have no parents. */
@@ -44,20 +44,13 @@ export class ShardSyncer {
       const shardId = s.ShardId!;
       if (existing.has(shardId)) continue;
       const parents = [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => !!p && ids.has(p));
-      const lease: Lease = {
-        leaseKey: leaseKeyOf(this.options.applicationName, shardId),
-        applicationName: this.options.applicationName,
-        shardId,
-        leaseCounter: 0,
+      const lease = newLease(this.options.applicationName, shardId, {
         // Children always start at their beginning; their parents' data comes first.
         checkpoint: parents.length > 0 ? 'TRIM_HORIZON' : this.options.initialPosition,
-        checkpointSubSequenceNumber: 0,
-        ownerSwitchesSinceCheckpoint: 0,
         parentShardId: parents.sort(),
-        childShardIds: [],
         startingHashKey: s.HashKeyRange!.StartingHashKey!,
         endingHashKey: s.HashKeyRange!.EndingHashKey!,
-      };
+      });
       if (await this.leases.create(lease)) {
         created += 1;
         this.log.info({ shardId, parents }, 'lease created');

@@ -39,6 +39,27 @@ export function leaseKeyOf(applicationName: string, shardId: string): string {
   return `${applicationName}:${shardId}`;
 }
 
+/** A shard's lease as shard discovery creates it: no owner, counter 0, no children yet. */
+export function newLease(
+  applicationName: string,
+  shardId: string,
+  init: Pick<Lease, 'checkpoint' | 'startingHashKey' | 'endingHashKey'> & { parentShardId?: string[] },
+): Lease {
+  return {
+    leaseKey: leaseKeyOf(applicationName, shardId),
+    applicationName,
+    shardId,
+    leaseCounter: 0,
+    checkpoint: init.checkpoint,
+    checkpointSubSequenceNumber: 0,
+    ownerSwitchesSinceCheckpoint: 0,
+    parentShardId: init.parentShardId ?? [],
+    childShardIds: [],
+    startingHashKey: init.startingHashKey,
+    endingHashKey: init.endingHashKey,
+  };
+}
+
 export function isSentinel(checkpoint: string): checkpoint is Sentinel {
   return (SENTINELS as readonly string[]).includes(checkpoint);
 }

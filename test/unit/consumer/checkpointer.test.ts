@@ -1,26 +1,14 @@
 import pino from 'pino';
 import { ManualClock } from '../../../shared/clock';
 import { Checkpointer } from '../../../services/consumer/checkpointer';
-import { leaseKeyOf, type Lease } from '../../../services/consumer/leases/lease';
+import { newLease } from '../../../services/consumer/leases/lease';
 import { LeaseCoordinator } from '../../../services/consumer/leases/lease-coordinator';
 import { InMemoryLeaseStore } from '../../../services/consumer/leases/in-memory-lease-store';
 
 async function setup() {
   const store = new InMemoryLeaseStore();
   const clock = new ManualClock(0);
-  const l: Lease = {
-    leaseKey: leaseKeyOf('app', 's0'),
-    applicationName: 'app',
-    shardId: 's0',
-    leaseCounter: 0,
-    checkpoint: 'TRIM_HORIZON',
-    checkpointSubSequenceNumber: 0,
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardId: [],
-    childShardIds: [],
-    startingHashKey: '0',
-    endingHashKey: '1',
-  };
+  const l = newLease('app', 's0', { checkpoint: 'TRIM_HORIZON', startingHashKey: '0', endingHashKey: '1' });
   store.put(l);
   const coordinator = new LeaseCoordinator(store, clock, { applicationName: 'app', workerId: 'me', failoverTimeMs: 10_000, maxLeasesForWorker: 10, maxLeasesToStealAtOneTime: 1 }, pino({ level: 'silent' }));
   await coordinator.takeLeases();

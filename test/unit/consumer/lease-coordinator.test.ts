@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { ManualClock } from '../../../shared/clock';
-import { type Lease, leaseKeyOf } from '../../../services/consumer/leases/lease';
+import { type Lease, leaseKeyOf, newLease } from '../../../services/consumer/leases/lease';
 import { LeaseCoordinator, LeaseLostError } from '../../../services/consumer/leases/lease-coordinator';
 import { InMemoryLeaseStore } from '../../../services/consumer/leases/in-memory-lease-store';
 
@@ -8,20 +8,7 @@ const APP = 'app';
 const log = pino({ level: 'silent' });
 
 function lease(shardId: string, overrides: Partial<Lease> = {}): Lease {
-  return {
-    leaseKey: leaseKeyOf(APP, shardId),
-    applicationName: APP,
-    shardId,
-    leaseCounter: 0,
-    checkpoint: 'TRIM_HORIZON',
-    checkpointSubSequenceNumber: 0,
-    ownerSwitchesSinceCheckpoint: 0,
-    parentShardId: [],
-    childShardIds: [],
-    startingHashKey: '0',
-    endingHashKey: '1',
-    ...overrides,
-  };
+  return { ...newLease(APP, shardId, { checkpoint: 'TRIM_HORIZON', startingHashKey: '0', endingHashKey: '1' }), ...overrides };
 }
 
 function coordinator(store: InMemoryLeaseStore, clock: ManualClock, workerId: string): LeaseCoordinator {
