@@ -2,10 +2,8 @@ import type { AwsClients } from '../../shared/aws/clients';
 import { type Clock, systemClock } from '../../shared/clock';
 import type { Config } from '../../shared/config';
 import { getLogger } from '../../shared/logging';
-import { LeaseCoordinator } from '../consumer/leases/lease-coordinator';
-import { DynamoDbLeaseStore } from '../consumer/leases/lease-store';
-import { Scheduler, schedulerOptions } from '../consumer/scheduler';
-import { ShardSyncer } from '../consumer/shard-syncer';
+import { createLeaseScheduler } from '../consumer/lease-scheduler';
+import type { Scheduler } from '../consumer/scheduler';
 import { newWorkerId } from '../consumer/worker';
 import { ArchiveProcessor } from './archive-processor';
 
@@ -34,35 +32,24 @@ export function createArchiver(config: Config, clients: AwsClients, options: Arc
   const workerId = config.workerId ?? newWorkerId();
   const applicationName = config.archive.applicationName;
   const log = getLogger('archiver').child({ workerId });
-  const leases = new DynamoDbLeaseStore(clients.doc, config.names.tables.leases);
-  const coordinator = new LeaseCoordinator(
-    leases,
-    clock,
-    { applicationName, workerId, failoverTimeMs: config.consumer.failoverTimeMs, maxLeasesForWorker: 1_000, maxLeasesToStealAtOneTime: 1 },
-    log.child({ part: 'leases' }),
-  );
-  const syncer = new ShardSyncer(clients.kinesis, leases, { streamName: config.names.streamName, applicationName, initialPosition: 'TRIM_HORIZON' }, log);
   const processors = new Map<string, ArchiveProcessor>();
-  const scheduler = new Scheduler(
+  const scheduler = createLeaseScheduler(config, clients, {
+    applicationName,
+    workerId,
+    initialPosition: 'TRIM_HORIZON',
     // The processor checkpoints each object right after writing it.
-    schedulerOptions(config, applicationName, { everyMarks: 1, everyMs: config.consumer.checkpointIntervalMs }),
-    {
-      kinesis: clients.kinesis,
-      leases,
-      coordinator,
-      syncer,
-      clock,
-      log,
-      processorFactory: (shardId) => {
-        const processor = new ArchiveProcessor(
-          { bucket: config.names.bucketName, bufferMs: config.archive.bufferMs, bufferBytes: config.archive.bufferBytes },
-          { s3: clients.s3, clock, log: log.child({ shardId }), leaseValid: () => coordinator.isValid(shardId) },
-        );
-        processors.set(shardId, processor);
-        return processor;
-      },
+    checkpoint: { everyMarks: 1, everyMs: config.consumer.checkpointIntervalMs },
+    clock,
+    log,
+    processorFactory: (shardId, coordinator) => {
+      const processor = new ArchiveProcessor(
+        { bucket: config.names.bucketName, bufferMs: config.archive.bufferMs, bufferBytes: config.archive.bufferBytes },
+        { s3: clients.s3, clock, log: log.child({ shardId }), leaseValid: () => coordinator.isValid(shardId) },
+      );
+      processors.set(shardId, processor);
+      return processor;
     },
-  );
+  });
   let started = false;
   return {
     workerId,

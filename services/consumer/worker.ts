@@ -10,8 +10,7 @@ import { DynamoDbPumpRegistry } from '../../shared/stores/pump-registry';
 import { DynamoDbQuarantineStore } from '../../shared/stores/quarantine-store';
 import { DynamoDbStateStore } from '../../shared/stores/state-store';
 import { DynamoDbWindowStore } from '../../shared/stores/window-store';
-import { LeaseCoordinator } from './leases/lease-coordinator';
-import { DynamoDbLeaseStore } from './leases/lease-store';
+import { createLeaseScheduler } from './lease-scheduler';
 import { DynamoDbHandoffStore } from './pipeline/handoff-store';
 import { createInferenceClient, type InferenceClient } from './pipeline/inference-client';
 import { ModelRouter } from './pipeline/model-router';
@@ -24,8 +23,8 @@ import { createLearningCoordinator, type LearningOptions } from '../registry/lea
 import { RoutingQueueListener, SqsMessageQueue } from '../registry/routing-queue';
 import { sageMakerGroupName } from '../registry/sagemaker-registry';
 import { StateChangeHandler } from '../registry/state-change';
-import { Scheduler, schedulerOptions } from './scheduler';
-import { type InitialPosition, ShardSyncer } from './shard-syncer';
+import type { Scheduler } from './scheduler';
+import type { InitialPosition } from './shard-syncer';
 import { createModelRegistry } from '../registry/factory';
 
 export interface WorkerOptions {
@@ -62,7 +61,6 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
   const log = getLogger('consumer').child({ workerId });
   const { tables } = config.names;
   const faults = new Faults(config.faults);
-  const leases = new DynamoDbLeaseStore(clients.doc, tables.leases);
   const windows = new DynamoDbWindowStore(clients.doc, tables.windows);
   const state = new DynamoDbStateStore(clients.doc, tables.state);
   const outbox = new DynamoDbOutboxStore(clients.doc, tables.events);
@@ -93,58 +91,37 @@ export function createWorker(config: Config, clients: AwsClients, options: Worke
     : undefined;
   const inference = createInferenceClient(config, clients.sageMakerRuntime, clock);
   const relay = createOutboxRelay(config, outbox, clients.eventBridge, clock, log.child({ part: 'outbox' }));
-  const coordinator = new LeaseCoordinator(
-    leases,
-    clock,
-    {
-      applicationName: config.applicationName,
-      workerId,
-      failoverTimeMs: config.consumer.failoverTimeMs,
-      maxLeasesForWorker: 1_000,
-      maxLeasesToStealAtOneTime: 1,
-    },
-    log.child({ part: 'leases' }),
-  );
-  const syncer = new ShardSyncer(
-    clients.kinesis,
-    leases,
-    { streamName: config.names.streamName, applicationName: config.applicationName, initialPosition: options.initialPosition ?? 'TRIM_HORIZON' },
-    log,
-  );
   const audit = config.recordAuditFile ? new FileRecordAudit(config.recordAuditFile, workerId) : undefined;
   const processors = new Map<string, PipelineProcessor>();
   const sinks = new Map<string, WindowSink>();
-  const scheduler = new Scheduler(
-    schedulerOptions(config, config.applicationName, { everyMarks: 10, everyMs: config.consumer.checkpointIntervalMs }),
-    {
-      kinesis: clients.kinesis,
-      leases,
-      coordinator,
-      syncer,
-      clock,
-      log,
-      processorFactory: (shardId) => {
-        const shardLog = log.child({ shardId });
-        const sink = new WindowSink(
-          { directory, router, inference, windows, state, outbox, relay, clock, log: shardLog, faults, onUnrouted },
-          {
-            historyRetentionDays: 90,
-            retryBaseMs: config.consumer.unscoredRetryMs,
-            retryMaxMs: 300_000,
-            pumpConcurrency: 16,
-            maxWindowsPerCall: 50,
-          },
-        );
-        const processor = new PipelineProcessor(
-          { window: config.window, maxRecordAttempts: 3, atTipLagMs: 1_000, silenceSweepMs: 10_000 },
-          { sink, directory, quarantine, windows, state, handoff, clock, log: shardLog, faults, ...(audit ? { audit } : {}) },
-        );
-        processors.set(shardId, processor);
-        sinks.set(shardId, sink);
-        return processor;
-      },
+  const scheduler = createLeaseScheduler(config, clients, {
+    applicationName: config.applicationName,
+    workerId,
+    initialPosition: options.initialPosition ?? 'TRIM_HORIZON',
+    checkpoint: { everyMarks: 10, everyMs: config.consumer.checkpointIntervalMs },
+    clock,
+    log,
+    processorFactory: (shardId) => {
+      const shardLog = log.child({ shardId });
+      const sink = new WindowSink(
+        { directory, router, inference, windows, state, outbox, relay, clock, log: shardLog, faults, onUnrouted },
+        {
+          historyRetentionDays: 90,
+          retryBaseMs: config.consumer.unscoredRetryMs,
+          retryMaxMs: 300_000,
+          pumpConcurrency: 16,
+          maxWindowsPerCall: 50,
+        },
+      );
+      const processor = new PipelineProcessor(
+        { window: config.window, maxRecordAttempts: 3, atTipLagMs: 1_000, silenceSweepMs: 10_000 },
+        { sink, directory, quarantine, windows, state, handoff, clock, log: shardLog, faults, ...(audit ? { audit } : {}) },
+      );
+      processors.set(shardId, processor);
+      sinks.set(shardId, sink);
+      return processor;
     },
-  );
+  });
   let started = false;
   return {
     workerId,
