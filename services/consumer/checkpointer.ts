@@ -12,14 +12,57 @@ export interface CheckpointPolicy {
 }
 
 /**
+ * The newest marked position not yet written, and whether the policy makes its write due: the
+ * mark-then-write-on-a-policy part shared by the live checkpointer and the replay's.
+ */
+export class PendingMark {
+  private marked: ExtendedSequenceNumber | undefined;
+  private marksSinceWrite = 0;
+  private firstUnwrittenAt: number | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly policy: CheckpointPolicy,
+    private readonly order: (a: ExtendedSequenceNumber, b: ExtendedSequenceNumber) => number = compareExtended,
+  ) {}
+
+  /** The position to write next, if any. */
+  get position(): ExtendedSequenceNumber | undefined {
+    return this.marked;
+  }
+
+  /** Marks `position` unless it is not past the current mark (or, without one, past `written`). */
+  mark(position: ExtendedSequenceNumber, written: ExtendedSequenceNumber | undefined): void {
+    const floor = this.marked ?? written;
+    if (floor && this.order(position, floor) <= 0) return;
+    this.marked = position;
+    this.marksSinceWrite += 1;
+    this.firstUnwrittenAt ??= this.clock.now();
+  }
+
+  /** Whether the policy says the mark is due: enough marks, or the oldest unwritten one old enough. */
+  get due(): boolean {
+    if (!this.marked) return false;
+    const age = this.clock.now() - (this.firstUnwrittenAt ?? this.clock.now());
+    return this.marksSinceWrite >= this.policy.everyMarks || age >= this.policy.everyMs;
+  }
+
+  /** `position` was written: the mark is cleared unless a newer one came in the meantime. */
+  wrote(position: ExtendedSequenceNumber): void {
+    if (this.marked !== position) return;
+    this.marked = undefined;
+    this.marksSinceWrite = 0;
+    this.firstUnwrittenAt = undefined;
+  }
+}
+
+/**
  * Marks locally and writes on a policy (KafkaJS' offset manager idea). Only moves forward; the
  * write is fenced by the lease counter, so a worker that lost the lease cannot checkpoint.
  */
 export class Checkpointer implements RecordProcessorCheckpointer {
   private written: ExtendedSequenceNumber | undefined;
-  private marked: ExtendedSequenceNumber | undefined;
-  private marksSinceWrite = 0;
-  private firstUnwrittenAt: number | undefined;
+  private readonly pending: PendingMark;
   private ended = false;
   /** When the checkpoint was last written (local clock), for the checkpoint-lag metric. */
   lastWriteAt: number;
@@ -28,10 +71,11 @@ export class Checkpointer implements RecordProcessorCheckpointer {
     private readonly shardId: string,
     private readonly coordinator: LeaseCoordinator,
     private readonly clock: Clock,
-    private readonly policy: CheckpointPolicy,
+    policy: CheckpointPolicy,
     initial: ExtendedSequenceNumber | undefined,
   ) {
     this.written = initial && !isSentinel(initial.sequenceNumber) ? initial : undefined;
+    this.pending = new PendingMark(clock, policy);
     this.lastWriteAt = clock.now();
   }
 
@@ -41,32 +85,22 @@ export class Checkpointer implements RecordProcessorCheckpointer {
   }
 
   mark(position: ExtendedSequenceNumber): void {
-    const floor = this.marked ?? this.written;
-    if (floor && compareExtended(position, floor) <= 0) return;
-    this.marked = position;
-    this.marksSinceWrite += 1;
-    this.firstUnwrittenAt ??= this.clock.now();
+    this.pending.mark(position, this.written);
   }
 
   /** Writes when the policy says it is due. */
   async flushIfDue(): Promise<void> {
-    if (!this.marked) return;
-    const age = this.clock.now() - (this.firstUnwrittenAt ?? this.clock.now());
-    if (this.marksSinceWrite >= this.policy.everyMarks || age >= this.policy.everyMs) await this.flush();
+    if (this.pending.due) await this.flush();
   }
 
   async flush(): Promise<void> {
-    const pos = this.marked;
+    const pos = this.pending.position;
     if (!pos || this.ended) return;
     if (this.written && compareExtended(pos, this.written) <= 0) return;
     await this.coordinator.checkpoint(this.shardId, pos.sequenceNumber, pos.subSequenceNumber);
     this.written = pos;
     this.lastWriteAt = this.clock.now();
-    if (this.marked === pos) {
-      this.marked = undefined;
-      this.marksSinceWrite = 0;
-      this.firstUnwrittenAt = undefined;
-    }
+    this.pending.wrote(pos);
   }
 
   async checkpointShardEnd(): Promise<void> {

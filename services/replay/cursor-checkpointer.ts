@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock';
 import type { ReplayCursor, ReplayStore } from '../../shared/stores/replay-store';
-import type { CheckpointPolicy } from '../consumer/checkpointer';
+import { type CheckpointPolicy, PendingMark } from '../consumer/checkpointer';
 import type { ExtendedSequenceNumber } from '../consumer/leases/lease';
 import type { ConsumerRecord, RecordProcessorCheckpointer } from '../consumer/processor';
 
@@ -17,9 +17,7 @@ export type PositionOrder = (a: ExtendedSequenceNumber, b: ExtendedSequenceNumbe
  */
 export class ReplayCheckpointer implements RecordProcessorCheckpointer {
   private cursor: ReplayCursor;
-  private marked: ExtendedSequenceNumber | undefined;
-  private marksSinceWrite = 0;
-  private firstUnwrittenAt: number | undefined;
+  private readonly pending: PendingMark;
   /** Positions handed to the processor and not yet written. */
   private tracked: ExtendedSequenceNumber[] = [];
   private trackedHead = 0;
@@ -28,10 +26,11 @@ export class ReplayCheckpointer implements RecordProcessorCheckpointer {
     private readonly store: ReplayStore,
     initial: ReplayCursor,
     private readonly clock: Clock,
-    private readonly policy: CheckpointPolicy,
+    policy: CheckpointPolicy,
     private readonly order: PositionOrder,
   ) {
     this.cursor = initial;
+    this.pending = new PendingMark(clock, policy, order);
   }
 
   /** The cursor as last written. */
@@ -45,17 +44,11 @@ export class ReplayCheckpointer implements RecordProcessorCheckpointer {
   }
 
   mark(position: ExtendedSequenceNumber): void {
-    const floor = this.marked ?? this.cursor.position;
-    if (floor && this.order(position, floor) <= 0) return;
-    this.marked = position;
-    this.marksSinceWrite += 1;
-    this.firstUnwrittenAt ??= this.clock.now();
+    this.pending.mark(position, this.cursor.position);
   }
 
   async flushIfDue(): Promise<void> {
-    if (!this.marked) return;
-    const age = this.clock.now() - (this.firstUnwrittenAt ?? this.clock.now());
-    if (this.marksSinceWrite >= this.policy.everyMarks || age >= this.policy.everyMs) await this.flush();
+    if (this.pending.due) await this.flush();
   }
 
   /** Records read up to and including `position` since the last write (and drops them from tracking). */
@@ -73,7 +66,7 @@ export class ReplayCheckpointer implements RecordProcessorCheckpointer {
   }
 
   async flush(): Promise<void> {
-    const pos = this.marked;
+    const pos = this.pending.position;
     if (!pos) return;
     const next: ReplayCursor = {
       ...this.cursor,
@@ -83,11 +76,7 @@ export class ReplayCheckpointer implements RecordProcessorCheckpointer {
     };
     await this.store.putCursor(next);
     this.cursor = next;
-    if (this.marked === pos) {
-      this.marked = undefined;
-      this.marksSinceWrite = 0;
-      this.firstUnwrittenAt = undefined;
-    }
+    this.pending.wrote(pos);
   }
 
   /** The shard ended and its open windows were handed over: the children may start. */
