@@ -13,6 +13,30 @@ export interface ReplayTag {
   readonly startedAt: string;
 }
 
+/** The detail fields that depend on what happened (the rest identify the pump and the window). */
+type EventSpecifics = Omit<PumpEventDetail, 'eventId' | 'pumpId' | 'tenantId' | 'siteId' | 'pumpType' | 'windowStart' | 'windowEnd'>;
+
+/** A pump's event over [startMs, endMs] (its time is the end), its id derived from `idParts`. */
+function pumpEvent(pump: PumpRecord, detailType: DetailType, idParts: readonly (string | number)[], startMs: number, endMs: number, specifics: EventSpecifics): PumpEvent {
+  const eventId = eventIdFor(idParts);
+  return {
+    eventId,
+    detailType,
+    pumpId: pump.pumpId,
+    time: endMs,
+    detail: {
+      eventId,
+      pumpId: pump.pumpId,
+      tenantId: pump.tenantId,
+      siteId: pump.siteId,
+      pumpType: pump.pumpType,
+      windowStart: new Date(startMs).toISOString(),
+      windowEnd: new Date(endMs).toISOString(),
+      ...specifics,
+    },
+  };
+}
+
 function topChannels(item: WindowItem, limit = 3): PumpEventDetail['topChannels'] {
   const contributions = item.score?.contributions ?? {};
   return Object.entries(contributions)
@@ -61,16 +85,8 @@ export function buildWindowEvents(
   const events: PumpEvent[] = [];
   const state = evaluation.memory.state;
   const reason = describe(item, state, pump, zoneText(item, pump, zones));
-  const make = (detailType: DetailType, previousState?: ConditionState, override?: string): PumpEvent => {
-    const eventId = eventIdFor([pump.pumpId, item.windowStart, detailType, ...(replay ? [replay.jobId] : [])]);
-    const detail: PumpEventDetail = {
-      eventId,
-      pumpId: pump.pumpId,
-      tenantId: pump.tenantId,
-      siteId: pump.siteId,
-      pumpType: pump.pumpType,
-      windowStart: new Date(item.windowStart).toISOString(),
-      windowEnd: new Date(item.windowEnd).toISOString(),
+  const make = (detailType: DetailType, previousState?: ConditionState, override?: string): PumpEvent =>
+    pumpEvent(pump, detailType, [pump.pumpId, item.windowStart, detailType, ...(replay ? [replay.jobId] : [])], item.windowStart, item.windowEnd, {
       state,
       ...(previousState ? { previousState } : {}),
       score: item.score?.score ?? null,
@@ -79,9 +95,7 @@ export function buildWindowEvents(
       topChannels: topChannels(item),
       model: item.model ? { target: item.model.target, version: item.model.version } : null,
       ...(replay ? { replay } : {}),
-    };
-    return { eventId, detailType, pumpId: pump.pumpId, time: item.windowEnd, detail };
-  };
+    });
   if (evaluation.changed) events.push(make(DETAIL_TYPES.conditionChanged, evaluation.changed.from));
   if (evaluation.anomalyStarted) events.push(make(DETAIL_TYPES.anomalyDetected));
   if (evaluation.qualityDegraded) {
@@ -99,54 +113,25 @@ export function buildWindowEvents(
 
 /** A `Pump Enrolled` event (one per pump, ever). */
 export function enrolledEvent(pump: PumpRecord): PumpEvent {
-  const eventId = eventIdFor([pump.pumpId, 'enrolled']);
-  const at = new Date(pump.enrolledAt).toISOString();
-  return {
-    eventId,
-    detailType: DETAIL_TYPES.pumpEnrolled,
-    pumpId: pump.pumpId,
-    time: pump.enrolledAt,
-    detail: {
-      eventId,
-      pumpId: pump.pumpId,
-      tenantId: pump.tenantId,
-      siteId: pump.siteId,
-      pumpType: pump.pumpType,
-      windowStart: at,
-      windowEnd: at,
-      state: 'LEARNING',
-      score: null,
-      threshold: null,
-      reason: 'first data from an unregistered pump; enrolled with defaults',
-      topChannels: [],
-      model: null,
-    },
-  };
+  return pumpEvent(pump, DETAIL_TYPES.pumpEnrolled, [pump.pumpId, 'enrolled'], pump.enrolledAt, pump.enrolledAt, {
+    state: 'LEARNING',
+    score: null,
+    threshold: null,
+    reason: 'first data from an unregistered pump; enrolled with defaults',
+    topChannels: [],
+    model: null,
+  });
 }
 
 /** A `Pump Condition Changed` event to NO_DATA after silence. */
 export function silenceEvent(pump: PumpRecord, lastWindowStart: number, lastWindowEnd: number, from: ConditionState): PumpEvent {
-  const eventId = eventIdFor([pump.pumpId, lastWindowStart, 'NO_DATA']);
-  return {
-    eventId,
-    detailType: DETAIL_TYPES.conditionChanged,
-    pumpId: pump.pumpId,
-    time: lastWindowEnd,
-    detail: {
-      eventId,
-      pumpId: pump.pumpId,
-      tenantId: pump.tenantId,
-      siteId: pump.siteId,
-      pumpType: pump.pumpType,
-      windowStart: new Date(lastWindowStart).toISOString(),
-      windowEnd: new Date(lastWindowEnd).toISOString(),
-      state: 'NO_DATA',
-      previousState: from,
-      score: null,
-      threshold: null,
-      reason: `no data since ${new Date(lastWindowEnd).toISOString()}`,
-      topChannels: [],
-      model: null,
-    },
-  };
+  return pumpEvent(pump, DETAIL_TYPES.conditionChanged, [pump.pumpId, lastWindowStart, 'NO_DATA'], lastWindowStart, lastWindowEnd, {
+    state: 'NO_DATA',
+    previousState: from,
+    score: null,
+    threshold: null,
+    reason: `no data since ${new Date(lastWindowEnd).toISOString()}`,
+    topChannels: [],
+    model: null,
+  });
 }
