@@ -39,6 +39,18 @@ export function modelTarget(modelGroup: string, version: number): string {
   return `${kind === 'type' ? 'types' : 'pumps'}/${name}/v${version}/model.tar.gz`;
 }
 
+/** What reserving `version` of a group stores: status Registering, not routable yet. */
+function reservedVersion(input: Pick<ModelVersion, 'modelGroup' | 'modelId' | 'family' | 'description' | 'metrics' | 'trainingPeriod'>, version: number, nowMs: number): ModelVersion {
+  return ModelVersionSchema.parse({
+    ...input,
+    version,
+    status: 'Registering',
+    target: modelTarget(input.modelGroup, version),
+    createdAt: nowMs,
+    updatedAt: nowMs,
+  });
+}
+
 /**
  * The model registry port. Locally a DynamoDB table; on AWS the SageMaker Model Registry
  * (model package groups and versions) is the source of truth.
@@ -67,14 +79,7 @@ export class DynamoDbModelRegistry implements ModelRegistry {
     for (let attempt = 0; attempt < 10; attempt++) {
       const newest = (await this.list(input.modelGroup))[0];
       const version = (newest?.version ?? 0) + 1;
-      const item: ModelVersion = ModelVersionSchema.parse({
-        ...input,
-        version,
-        status: 'Registering',
-        target: modelTarget(input.modelGroup, version),
-        createdAt: nowMs,
-        updatedAt: nowMs,
-      });
+      const item = reservedVersion(input, version, nowMs);
       const created = await conditional('models.reserve', () =>
         this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(modelGroup)' })),
       );
@@ -164,14 +169,7 @@ export class InMemoryModelRegistry implements ModelRegistry {
     // Synchronous from here to the write, so concurrent reservations get distinct versions.
     let version = 1;
     for (const v of this.items.values()) if (v.modelGroup === input.modelGroup) version = Math.max(version, v.version + 1);
-    const item = ModelVersionSchema.parse({
-      ...input,
-      version,
-      status: 'Registering',
-      target: modelTarget(input.modelGroup, version),
-      createdAt: nowMs,
-      updatedAt: nowMs,
-    });
+    const item = reservedVersion(input, version, nowMs);
     this.items.set(this.key(input.modelGroup, version), item);
     return item;
   }
